@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from generations.models.credits import CreditAccount, LedgerEntry, PriceRule
+from generations.models.sharing import Collection, CollectionItem, ShareLink
+from generations.models.tasks import (
+    IN_FLIGHT_STATES,
+    TERMINAL_STATES,
+    Delivery,
+    GenerationTask,
+    InputImage,
+    Mode,
+    Routing,
+    State,
+    TaskTransition,
+    VideoAsset,
+)
+
+__all__ = [
+    "IN_FLIGHT_STATES",
+    "TERMINAL_STATES",
+    "Collection",
+    "CollectionItem",
+    "CreditAccount",
+    "Delivery",
+    "GenerationTask",
+    "InputImage",
+    "LedgerEntry",
+    "Mode",
+    "PriceRule",
+    "Routing",
+    "ShareLink",
+    "State",
+    "TaskTransition",
+    "VideoAsset",
+]

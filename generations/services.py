@@ -1,0 +1,145 @@
+"""Member-facing task services: create, cancel, retry, hide.
+
+Views call these; they never talk to the provider. Creating a task only writes rows
+(task, hold, images, first transition): the dispatcher picks queued tasks up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from generations import credits
+from generations.models import (
+    Delivery,
+    GenerationTask,
+    InputImage,
+    Mode,
+    State,
+    TaskTransition,
+)
+from generations.models.tasks import transition
+
+
+@dataclass
+class GenerationParams:
+    prompt: str
+    mode: str = Mode.TEXT
+    resolution: str = "720p"
+    duration: int = 8
+    sound: bool = True
+    aspect_ratio: str = "1:1"
+    fixed_lens: bool = False
+    routing: str = "auto"
+    delivery: str = Delivery.POLLING
+    image_urls: list[str] = field(default_factory=list)
+
+    def as_fields(self) -> dict[str, Any]:
+        return {
+            "prompt": self.prompt,
+            "mode": self.mode,
+            "resolution": self.resolution,
+            "duration": self.duration,
+            "sound": self.sound,
+            "aspect_ratio": self.aspect_ratio,
+            "fixed_lens": self.fixed_lens,
+            "routing": self.routing,
+            "delivery": self.delivery,
+        }
+
+    def cost(self) -> int:
+        return credits.cost_of(
+            resolution=self.resolution,
+            sound=self.sound,
+            duration=self.duration,
+            routing=self.routing,
+        )
+
+
+def create_generations(
+    *,
+    owner: AbstractBaseUser,
+    variants: list[GenerationParams],
+    images: list[InputImage] | None = None,
+) -> list[GenerationTask]:
+    """Queue one task per variant, holding credits for all of them or none.
+
+    ``images`` (start, end) are saved InputImage rows without a task: each variant
+    gets its own rows pointing at the same files. Raises InsufficientCredits.
+    """
+    batch = uuid.uuid4() if len(variants) > 1 else None
+    now = timezone.now()
+    created: list[GenerationTask] = []
+    with transaction.atomic():
+        for params in variants:
+            task = GenerationTask.objects.create(
+                owner=owner,
+                cost=params.cost(),
+                batch=batch,
+                next_action_at=now,
+                **params.as_fields(),
+            )
+            credits.hold_for_task(task)
+            _attach_images(task, params, images or [])
+            TaskTransition.objects.create(
+                task=task, from_state="", to_state=State.QUEUED, reason="Created"
+            )
+            created.append(task)
+    return created
+
+
+def _attach_images(
+    task: GenerationTask, params: GenerationParams, images: list[InputImage]
+) -> None:
+    if params.mode != Mode.IMAGE:
+        return
+    for image in images:
+        InputImage.objects.create(
+            owner_id=task.owner_id,
+            task=task,
+            position=image.position,
+            file=image.file.name if image.file else "",
+            source_url=image.source_url,
+            width=image.width,
+            height=image.height,
+            sha256=image.sha256,
+        )
+
+
+def cancel_task(task: GenerationTask) -> bool:
+    """Cancel a task that is still queued here; releases its hold."""
+    if not transition(task.pk, State.QUEUED, State.CANCELLED, "Cancelled by member"):
+        return False
+    credits.release_for_task(task.pk, "Cancelled before submission")
+    return True
+
+
+def retry_task(task: GenerationTask) -> GenerationTask:
+    """A new task with the same parameters and a new hold. Raises InsufficientCredits."""
+    params = GenerationParams(
+        prompt=task.prompt,
+        mode=task.mode,
+        resolution=task.resolution,
+        duration=task.duration,
+        sound=task.sound,
+        aspect_ratio=task.aspect_ratio,
+        fixed_lens=task.fixed_lens,
+        routing=task.routing,
+        delivery=task.delivery,
+    )
+    images = list(task.images.all())
+    [new_task] = create_generations(owner=task.owner, variants=[params], images=images)
+    GenerationTask.objects.filter(pk=new_task.pk).update(retry_of=task)
+    new_task.retry_of = task
+    return new_task
+
+
+def set_hidden(task: GenerationTask, hidden: bool) -> None:
+    GenerationTask.objects.filter(pk=task.pk).update(
+        hidden=hidden, updated_at=timezone.now()
+    )

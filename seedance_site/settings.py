@@ -1,0 +1,261 @@
+"""Settings for Seedance Studio, driven by environment variables.
+
+Every variable is optional for a local run: with none set the studio runs on SQLite,
+the django-q2 ORM broker and the built-in provider simulator, keeping all runtime
+state under ``var/``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var")).resolve()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name} must be a boolean (1/0, true/false), got {value!r}")
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def local_secret_key() -> str:
+    """A key kept in var/ so sessions survive restarts of a local run."""
+    path = VAR_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def database_from_url(url: str) -> dict[str, Any]:
+    """Parse DATABASE_URL: ``sqlite:///abs/path`` or ``postgres://u:p@host:port/name``."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return sqlite_database(Path(unquote(parts.path)))
+    if parts.scheme in {"postgres", "postgresql", "pgsql"}:
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
+
+
+def sqlite_database(path: Path) -> dict[str, Any]:
+    # Several processes (web, workers, dispatcher) share the file: WAL lets readers
+    # run beside the writer, IMMEDIATE takes the write lock up front so two writers
+    # queue on the busy timeout instead of failing with "database is locked".
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path,
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+        "TEST": {"NAME": VAR_DIR / "test-db.sqlite3"},
+    }
+
+
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = os.environ.get("SECRET_KEY") or local_secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_q",
+    "generations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "seedance_site.urls"
+WSGI_APPLICATION = "seedance_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "generations.context_processors.studio",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_from_url(os.environ["DATABASE_URL"])
+    if os.environ.get("DATABASE_URL")
+    else sqlite_database(VAR_DIR / "db.sqlite3")
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": VAR_DIR / "cache",
+        }
+    }
+
+# django-q2: own retries in our code (max_attempts 1), keep `timeout` well below
+# `retry` so the ORM broker never redelivers a job that is still running.
+Q_CLUSTER: dict[str, Any] = {
+    "name": "seedance",
+    "workers": env_int("Q_WORKERS", 4),
+    "recycle": 500,
+    "timeout": 120,
+    "retry": 300,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "save_limit": 1000,
+    "queue_limit": 100,
+    "catch_up": False,
+    "poll": 0.2,
+    "cache": "default",
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media")).resolve()
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
+
+# --- Provider -------------------------------------------------------------------
+# With no APIXO_API_KEY the built-in simulator stands in for Apixo.
+APIXO_API_KEY = os.environ.get("APIXO_API_KEY", "")
+SIMULATOR_ENABLED = not APIXO_API_KEY
+SIMULATOR_HOST = os.environ.get("SIMULATOR_HOST", "127.0.0.1")
+SIMULATOR_PORT = env_int("SIMULATOR_PORT", 8765)
+SIMULATOR_SPEED = float(os.environ.get("SIMULATOR_SPEED", "20"))
+SIMULATOR_API_KEY = os.environ.get("SIMULATOR_API_KEY", "sim-local-key")
+APIXO_BASE_URL = os.environ.get(
+    "APIXO_BASE_URL",
+    "https://api.apixo.ai"
+    if APIXO_API_KEY
+    else f"http://{SIMULATOR_HOST}:{SIMULATOR_PORT}",
+).rstrip("/")
+APIXO_EFFECTIVE_KEY = APIXO_API_KEY or SIMULATOR_API_KEY
+APIXO_TIMEOUT_SECONDS = float(os.environ.get("APIXO_TIMEOUT_SECONDS", "20"))
+# Hosts results may be downloaded from (a leading "." matches sub-domains).
+APIXO_RESULT_HOSTS = env_list(
+    "APIXO_RESULT_HOSTS", ".apixo.ai" if APIXO_API_KEY else SIMULATOR_HOST
+)
+# Only the simulator is served over plain http on loopback.
+APIXO_RESULT_ALLOW_LOCAL = env_bool("APIXO_RESULT_ALLOW_LOCAL", SIMULATOR_ENABLED)
+MAX_RESULT_BYTES = env_int("MAX_RESULT_BYTES", 500 * 1024 * 1024)
+
+# How the provider reaches us: webhooks and the signed URLs of uploaded images.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip(
+    "/"
+)
+SIGNED_IMAGE_URL_TTL_SECONDS = env_int("SIGNED_IMAGE_URL_TTL_SECONDS", 6 * 3600)
+
+# --- Pipeline -------------------------------------------------------------------
+DISPATCH_INTERVAL_SECONDS = float(os.environ.get("DISPATCH_INTERVAL_SECONDS", "1"))
+LEASE_SECONDS = env_int("LEASE_SECONDS", 150)
+DEMO_CREDITS = env_int("DEMO_CREDITS", 1000)
+
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django_q": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}
