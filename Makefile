@@ -1,0 +1,54 @@
+# Seedance Studio. `make run` starts the whole product; `make test` runs lint and tests.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint format chromium test-fast clean help
+
+help:
+	@echo "make run     start web, workers, dispatcher and simulator (Ctrl-C stops all)"
+	@echo "make test    lint + the whole test suite (installs what it needs)"
+
+$(STAMP): pyproject.toml
+	@python_bin=$$(.ci/find-python) || exit 1; \
+	if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $$python_bin"; "$$python_bin" -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+var:
+	@mkdir -p var
+
+run: $(STAMP) var
+	$(PY) manage.py migrate --noinput -v 0
+	@$(PY) manage.py ensure_demo_user
+	@echo "Open http://127.0.0.1:8000/ and log in with the account above."
+	$(PY) manage.py run_studio
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy generations seedance_site
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing and cannot be installed here: browser tests will skip"; fi; \
+	fi
+
+test: $(STAMP) var chromium lint
+	$(VENV)/bin/pytest
+
+test-fast: $(STAMP) var
+	$(VENV)/bin/pytest -m "not browser and not slow"
+
+clean:
+	rm -rf $(VENV) var

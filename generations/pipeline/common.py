@@ -1,0 +1,63 @@
+"""Small helpers shared by the pipeline steps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from generations.apixo.client import ApixoClient, client_from_settings
+from generations.models import GenerationTask
+
+_client: ApixoClient | None = None
+
+
+def get_client() -> ApixoClient:
+    """One client (and connection pool) per worker process."""
+    global _client
+    if _client is None:
+        _client = client_from_settings()
+    return _client
+
+
+def reset_client() -> None:
+    global _client
+    _client = None
+
+
+def release_lease(task_id: int, **fields: Any) -> None:
+    """Give the row back to the dispatcher, optionally with its next due time."""
+    GenerationTask.objects.filter(pk=task_id).update(
+        lease_until=None, updated_at=timezone.now(), **fields
+    )
+
+
+def in_seconds(seconds: float) -> dt.datetime:
+    return timezone.now() + dt.timedelta(seconds=seconds)
+
+
+def lease_deadline() -> dt.datetime:
+    return in_seconds(settings.LEASE_SECONDS)
+
+
+def new_callback_token() -> tuple[str, str]:
+    """A 256-bit token for the callback URL and the hash we keep of it."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def ms_to_datetime(value: int | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None

@@ -1,0 +1,247 @@
+"""Copying a finished video from the provider into our storage.
+
+Streamed with a size cap and timeouts, only from allowed hosts, never following a
+redirect to another host or a private address, checked to be an MP4, hashed,
+and moved into place atomically. Transient failures are retried with backoff until
+the provider's URL expires; the member is charged only once the file is ours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import logging
+import os
+import socket
+import tempfile
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from django.conf import settings
+from django.db import IntegrityError
+from django.db.models import F
+from django.utils import timezone
+
+from generations import credits
+from generations.apixo import contract
+from generations.models import GenerationTask, State, VideoAsset
+from generations.models.tasks import transition
+from generations.pipeline import media, schedule
+from generations.pipeline.common import in_seconds, release_lease
+
+log = logging.getLogger(__name__)
+
+MAX_REDIRECTS = 3
+CHUNK = 256 * 1024
+# "Gone" answers (404/410) and wrong content are retried a few times only.
+MAX_PERMANENT_ATTEMPTS = 4
+
+
+class DownloadError(Exception):
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def download_result(task_id: int) -> None:
+    task = GenerationTask.objects.filter(pk=task_id, state=State.DOWNLOADING).first()
+    if task is None:
+        release_lease(task_id)
+        return
+    if VideoAsset.objects.filter(task_id=task_id).exists():
+        _finish(task)  # a previous run stored the file but died before the state
+        return
+    GenerationTask.objects.filter(pk=task_id).update(
+        download_attempts=F("download_attempts") + 1
+    )
+    task.download_attempts += 1
+    try:
+        asset = _fetch_and_store(task)
+    except DownloadError as exc:
+        _handle_failure(task, exc)
+        return
+    try:
+        asset.save()
+    except IntegrityError:
+        # Another run of this job stored it first; ours is a spare copy.
+        _remove_files(asset)
+    _finish(task)
+
+
+def _finish(task: GenerationTask) -> None:
+    if transition(
+        task.pk,
+        State.DOWNLOADING,
+        State.SUCCEEDED,
+        "The video is in our storage",
+        last_error="",
+    ):
+        credits.capture_for_task(task.pk)
+
+
+def _handle_failure(task: GenerationTask, exc: DownloadError) -> None:
+    message = str(exc)
+    log.warning("download of task %s failed: %s", task.pk, message)
+    expired = timezone.now() > _url_expiry(task)
+    if expired or (exc.permanent and task.download_attempts >= MAX_PERMANENT_ATTEMPTS):
+        if transition(
+            task.pk,
+            State.DOWNLOADING,
+            State.FAILED,
+            f"The result could not be obtained: {message}",
+            fail_code="RESULT_UNAVAILABLE",
+            fail_message=message,
+            last_error=message,
+        ):
+            credits.release_for_task(task.pk, "The result could not be downloaded")
+        return
+    delay = schedule.backoff_seconds(task.download_attempts) / schedule.time_scale()
+    release_lease(
+        task.pk,
+        next_action_at=in_seconds(max(schedule.MIN_INTERVAL_SECONDS, delay)),
+        last_error=message,
+    )
+
+
+def _url_expiry(task: GenerationTask) -> dt.datetime:
+    start = task.provider_completed_at or task.state_changed_at
+    ttl = contract.RESULT_URL_TTL_SECONDS / schedule.time_scale()
+    return start + dt.timedelta(seconds=ttl)
+
+
+def _fetch_and_store(task: GenerationTask) -> VideoAsset:
+    if not task.result_urls:
+        raise DownloadError("the provider gave no result URL", permanent=True)
+    url = str(task.result_urls[0])
+    media_root = Path(settings.MEDIA_ROOT)
+    tmp_dir = media_root / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, suffix=".mp4")
+    tmp = Path(tmp_name)
+    poster_tmp = tmp.with_suffix(".jpg")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            digest, size = _stream(url, out)
+        info = _check_video(tmp)
+        media.write_poster(tmp, poster_tmp, at_seconds=min(0.5, info.duration_seconds / 2))
+        stamp = timezone.now()
+        folder = Path("videos") / f"{stamp:%Y}" / f"{stamp:%m}"
+        (media_root / folder).mkdir(parents=True, exist_ok=True)
+        name = folder / f"task-{task.pk}-{digest[:12]}.mp4"
+        poster_name = name.with_suffix(".jpg")
+        os.replace(poster_tmp, media_root / poster_name)
+        os.replace(tmp, media_root / name)
+    except media.NotAVideo as exc:
+        raise DownloadError(str(exc), permanent=True) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+        poster_tmp.unlink(missing_ok=True)
+    return VideoAsset(
+        task=task,
+        file=str(name),
+        poster=str(poster_name),
+        width=info.width,
+        height=info.height,
+        duration_seconds=info.duration_seconds,
+        has_audio=info.has_audio,
+        size_bytes=size,
+        sha256=digest,
+        source_url=url[:2000],
+    )
+
+
+def _check_video(path: Path) -> media.VideoInfo:
+    with path.open("rb") as handle:
+        if not media.looks_like_mp4(handle.read(12)):
+            raise media.NotAVideo("the result is not an MP4 file")
+    return media.probe(path)
+
+
+def _stream(url: str, out: object) -> tuple[str, int]:
+    """Download ``url`` into ``out``; returns (sha256 hex, size)."""
+    cap = settings.MAX_RESULT_BYTES
+    for _ in range(MAX_REDIRECTS + 1):
+        check_result_url(url)
+        try:
+            response = requests.get(
+                url, stream=True, allow_redirects=False, timeout=(5, 30)
+            )
+        except requests.RequestException as exc:
+            raise DownloadError(f"the download failed ({type(exc).__name__})") from None
+        with response:
+            if response.is_redirect:
+                url = urljoin(url, response.headers.get("Location", ""))
+                continue
+            if response.status_code in (404, 410):
+                raise DownloadError(
+                    f"the result URL answered {response.status_code}", permanent=True
+                )
+            if response.status_code != 200:
+                raise DownloadError(f"the result URL answered {response.status_code}")
+            return _copy_body(response, out, cap)
+    raise DownloadError("too many redirects", permanent=True)
+
+
+def _copy_body(response: requests.Response, out: object, cap: int) -> tuple[str, int]:
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise DownloadError("the result is larger than allowed", permanent=True)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        for chunk in response.iter_content(CHUNK):
+            size += len(chunk)
+            if size > cap:
+                raise DownloadError("the result is larger than allowed", permanent=True)
+            digest.update(chunk)
+            out.write(chunk)  # type: ignore[attr-defined]
+    except requests.RequestException as exc:
+        raise DownloadError(f"the download broke off ({type(exc).__name__})") from None
+    if declared and declared.isdigit() and int(declared) != size:
+        raise DownloadError(f"the download is truncated ({size} of {declared} bytes)")
+    if size == 0:
+        raise DownloadError("the result is empty")
+    return digest.hexdigest(), size
+
+
+def check_result_url(url: str) -> None:
+    """Refuse URLs outside the allowed hosts, and any that resolve to private addresses."""
+    parts = urlsplit(url)
+    allow_local = settings.APIXO_RESULT_ALLOW_LOCAL
+    if parts.scheme != "https" and not (allow_local and parts.scheme == "http"):
+        raise DownloadError(f"refusing a {parts.scheme or 'relative'} URL", permanent=True)
+    host = (parts.hostname or "").lower()
+    if not host or not host_allowed(host, settings.APIXO_RESULT_HOSTS):
+        raise DownloadError(f"refusing to download from {host or 'no host'}", permanent=True)
+    if allow_local:
+        return
+    for address in _resolve(host, parts.port or 443):
+        if not address.is_global:
+            raise DownloadError(f"{host} resolves to a private address", permanent=True)
+
+
+def host_allowed(host: str, allowed: list[str]) -> bool:
+    for entry in allowed:
+        entry = entry.lower()
+        if entry.startswith(".") and (host.endswith(entry) or host == entry[1:]):
+            return True
+        if host == entry:
+            return True
+    return False
+
+
+def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        raise DownloadError(f"{host} does not resolve") from None
+    return [ipaddress.ip_address(info[4][0]) for info in infos]
+
+
+def _remove_files(asset: VideoAsset) -> None:
+    root = Path(settings.MEDIA_ROOT)
+    for name in (asset.file.name, asset.poster.name):
+        if name:
+            (root / name).unlink(missing_ok=True)

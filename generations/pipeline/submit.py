@@ -1,0 +1,130 @@
+"""Submitting a queued task to the provider, without ever paying twice.
+
+The ``submitting`` state is committed before the POST. Only an answer that proves
+the request never created a task (connection refused, 429, a 4xx rejection) sends
+the task back to the queue or fails it; anything else that leaves us without a
+taskId (timeout after sending, 5xx, a dropped connection, a worker killed mid-call)
+makes the outcome "unknown", which is resolved by ``generations.pipeline.unknown``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from generations import credits
+from generations.apixo.client import ProviderError
+from generations.models import Delivery, GenerationTask, Mode, State
+from generations.models.tasks import transition
+from generations.pipeline import schedule
+from generations.pipeline.common import (
+    get_client,
+    in_seconds,
+    lease_deadline,
+    new_callback_token,
+    release_lease,
+)
+
+log = logging.getLogger(__name__)
+
+# A task sent back to the queue this often (429 storms, provider unreachable) stays
+# queued with growing backoff; it is never failed for the provider's unavailability.
+MAX_BACKOFF_ATTEMPT = 8
+
+
+def submit_task(task_id: int) -> None:
+    now = timezone.now()
+    if not transition(
+        task_id,
+        State.QUEUED,
+        State.SUBMITTING,
+        "Sending to the provider",
+        submit_attempts=F("submit_attempts") + 1,
+        submitted_at=now,
+        lease_until=lease_deadline(),
+    ):
+        return
+    task = GenerationTask.objects.get(pk=task_id)
+    callback_url = None
+    if task.delivery == Delivery.WEBHOOK:
+        token, token_hash = new_callback_token()
+        GenerationTask.objects.filter(pk=task_id).update(callback_token_hash=token_hash)
+        callback_url = settings.PUBLIC_BASE_URL + reverse(
+            "apixo_callback", args=[task_id, token]
+        )
+    payload = task.contract_input()
+    if task.mode == Mode.IMAGE:
+        payload["image_urls"] = _image_urls(task)
+    try:
+        provider_id = get_client().create_task(
+            input=payload, provider=task.routing, callback_url=callback_url
+        )
+    except ProviderError as exc:
+        _handle_submit_error(task, exc)
+        return
+    accepted_at = timezone.now()
+    if not transition(
+        task_id,
+        State.SUBMITTING,
+        State.WAITING,
+        f"Accepted by the provider as {provider_id}",
+        provider_task_id=provider_id,
+        image_urls=payload.get("image_urls", []),
+        next_action_at=schedule.next_poll_at(task.duration, now, accepted_at),
+        lease_until=None,
+        last_error="",
+    ):
+        # The sweeper declared us dead meanwhile; keep the id so it can be resolved.
+        GenerationTask.objects.filter(pk=task_id, provider_task_id=None).update(
+            provider_task_id=provider_id
+        )
+
+
+def _image_urls(task: GenerationTask) -> list[str]:
+    from generations.images import signed_url_for
+
+    return [signed_url_for(image) for image in task.images.order_by("position")]
+
+
+def _handle_submit_error(task: GenerationTask, exc: ProviderError) -> None:
+    message = str(exc)
+    log.warning("submit of task %s failed: %s", task.pk, message)
+    if not exc.maybe_sent and exc.retryable:
+        attempt = min(task.submit_attempts, MAX_BACKOFF_ATTEMPT)
+        delay = schedule.backoff_seconds(attempt, exc.retry_after)
+        transition(
+            task.pk,
+            State.SUBMITTING,
+            State.QUEUED,
+            f"Not sent ({exc.kind}); retrying in {delay:.0f} s",
+            next_action_at=in_seconds(delay),
+            lease_until=None,
+            last_error=message,
+        )
+        return
+    if not exc.maybe_sent:
+        if transition(
+            task.pk,
+            State.SUBMITTING,
+            State.FAILED,
+            f"Rejected by the provider: {message}",
+            fail_code=exc.kind.upper(),
+            fail_message=message,
+            last_error=message,
+        ):
+            credits.release_for_task(task.pk, "Rejected by the provider")
+        return
+    transition(
+        task.pk,
+        State.SUBMITTING,
+        State.UNKNOWN,
+        f"No clear answer to the submission: {message}",
+        next_action_at=timezone.now(),
+        lease_until=None,
+        last_error=message,
+    )
+    release_lease(task.pk)

@@ -1,0 +1,25 @@
+"""django-q2 entry points: thin functions that take a task id."""
+
+from __future__ import annotations
+
+from generations.pipeline import dispatch, download, poll, submit, unknown
+
+
+def submit_task(task_id: int) -> None:
+    submit.submit_task(task_id)
+
+
+def poll_task(task_id: int) -> None:
+    poll.poll_task(task_id)
+
+
+def download_result(task_id: int) -> None:
+    download.download_result(task_id)
+
+
+def resolve_unknown(task_id: int) -> None:
+    unknown.resolve_unknown(task_id)
+
+
+def sweep() -> dict[str, int]:
+    return dispatch.sweep()

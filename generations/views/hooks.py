@@ -1,0 +1,67 @@
+"""The provider's webhook: an untrusted hint that triggers a status read.
+
+The URL names our task and carries a per-task secret (only its hash is stored);
+any mismatch answers 404. The body is never trusted for the task's state: the
+callback only makes the task's next status read due now, and (for a submission
+whose answer was lost) teaches us the provider's task id.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.db import IntegrityError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from generations.models import GenerationTask, State
+from generations.pipeline.common import hash_token
+
+MAX_CALLBACK_BYTES = 64 * 1024
+HINTABLE = (State.WAITING, State.GENERATING, State.UNKNOWN)
+
+
+@csrf_exempt
+@require_POST
+def apixo_callback(request: HttpRequest, task_id: int, token: str) -> HttpResponse:
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > MAX_CALLBACK_BYTES:
+        return JsonResponse({"error": "body too large"}, status=413)
+    row = (
+        GenerationTask.objects.filter(pk=task_id)
+        .values("callback_token_hash", "provider_task_id", "state")
+        .first()
+    )
+    expected = row["callback_token_hash"] if row else ""
+    if not expected or not constant_time_compare(hash_token(token), expected):
+        return HttpResponse(status=404)
+    assert row is not None
+    if row["provider_task_id"] is None and row["state"] == State.UNKNOWN:
+        _learn_task_id(task_id, _task_id_in(request.body))
+    GenerationTask.objects.filter(pk=task_id, state__in=HINTABLE).update(
+        next_action_at=timezone.now()
+    )
+    return JsonResponse({"ok": True})
+
+
+def _task_id_in(body: bytes) -> str | None:
+    try:
+        data = json.loads(body).get("data")
+        value = data.get("taskId") if isinstance(data, dict) else None
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and 0 < len(value) <= 128 else None
+
+
+def _learn_task_id(task_id: int, provider_task_id: str | None) -> None:
+    if provider_task_id is None:
+        return
+    try:
+        GenerationTask.objects.filter(
+            pk=task_id, provider_task_id=None, state=State.UNKNOWN
+        ).update(provider_task_id=provider_task_id)
+    except IntegrityError:
+        pass  # that id belongs to another task: a forged or confused callback

@@ -1,0 +1,63 @@
+"""The shared cast (alice, bob, a staff member) and browser settings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path: Path, settings: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def alice(django_user_model: Any) -> Any:
+    from generations import credits
+
+    user = django_user_model.objects.create_user("alice", password="alice-password")
+    credits.grant(user=user, amount=1000, reason="test")
+    return user
+
+
+@pytest.fixture
+def bob(django_user_model: Any) -> Any:
+    from generations import credits
+
+    user = django_user_model.objects.create_user("bob", password="bob-password")
+    credits.grant(user=user, amount=1000, reason="test")
+    return user
+
+
+@pytest.fixture
+def staff(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user(
+        "sam", password="sam-password", is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
