@@ -13,7 +13,7 @@ from generations.models import (
 )
 
 
-class TaskTransitionInline(admin.TabularInline):
+class TaskTransitionInline(admin.TabularInline[TaskTransition, GenerationTask]):
     model = TaskTransition
     extra = 0
     can_delete = False
@@ -24,9 +24,19 @@ class TaskTransitionInline(admin.TabularInline):
 
 
 @admin.register(GenerationTask)
-class GenerationTaskAdmin(admin.ModelAdmin):
-    list_display = ["id", "owner", "state", "mode", "resolution", "duration", "cost",
-                    "provider_task_id", "fail_code", "created_at"]
+class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
+    list_display = [
+        "id",
+        "owner",
+        "state",
+        "mode",
+        "resolution",
+        "duration",
+        "cost",
+        "provider_task_id",
+        "fail_code",
+        "created_at",
+    ]
     list_filter = ["state", "fail_code", "mode", "resolution", "routing", "created_at"]
     search_fields = ["prompt", "provider_task_id"]
     list_select_related = ["owner"]
@@ -36,15 +46,23 @@ class GenerationTaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(CreditAccount)
-class CreditAccountAdmin(admin.ModelAdmin):
+class CreditAccountAdmin(admin.ModelAdmin[CreditAccount]):
     list_display = ["user", "balance", "max_in_flight", "daily_credit_limit"]
     readonly_fields = ["balance"]
     list_select_related = ["user"]
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "account", "kind", "amount", "task", "created_by", "reason"]
+class LedgerEntryAdmin(admin.ModelAdmin[LedgerEntry]):
+    list_display = [
+        "created_at",
+        "account",
+        "kind",
+        "amount",
+        "task",
+        "created_by",
+        "reason",
+    ]
     list_filter = ["kind", "created_at"]
     list_select_related = ["account__user", "created_by"]
 

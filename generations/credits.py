@@ -9,7 +9,7 @@ most one capture-or-release, whoever calls twice.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 
@@ -34,7 +34,7 @@ class InsufficientCredits(Exception):
         self.available = available
 
 
-def account_for(user: AbstractBaseUser) -> CreditAccount:
+def account_for(user: User) -> CreditAccount:
     account, _ = CreditAccount.objects.get_or_create(user_id=user.pk)
     return account
 
@@ -71,10 +71,10 @@ def cost_of(*, resolution: str, sound: bool, duration: int, routing: str = "") -
 
 def grant(
     *,
-    user: AbstractBaseUser,
+    user: User,
     amount: int,
     reason: str,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
 ) -> LedgerEntry:
     if amount <= 0:
         raise ValueError("A grant must be positive.")
@@ -83,10 +83,10 @@ def grant(
 
 def adjust(
     *,
-    user: AbstractBaseUser,
+    user: User,
     amount: int,
     reason: str,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
 ) -> LedgerEntry:
     """Add (or with a negative amount, remove) credits; refuses to go below zero."""
     if amount == 0:
@@ -98,11 +98,11 @@ def adjust(
 
 def _apply(
     *,
-    user: AbstractBaseUser,
+    user: User,
     kind: str,
     amount: int,
     reason: str,
-    by: AbstractBaseUser | None,
+    by: User | None,
     task: GenerationTask | None = None,
 ) -> LedgerEntry:
     account = account_for(user)

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -63,7 +63,7 @@ class GenerationParams:
 
 def create_generations(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     variants: list[GenerationParams],
     images: list[InputImage] | None = None,
 ) -> list[GenerationTask]:
@@ -120,7 +120,7 @@ def cancel_task(task: GenerationTask) -> bool:
 
 
 def retry_task(task: GenerationTask) -> GenerationTask:
-    """A new task with the same parameters and a new hold. Raises InsufficientCredits."""
+    """A new task with the same parameters and a new hold (InsufficientCredits)."""
     params = GenerationParams(
         prompt=task.prompt,
         mode=task.mode,

@@ -13,6 +13,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import django_stubs_ext
+
+# Lets admin and other generic classes be subscripted for type checking.
+django_stubs_ext.monkeypatch()
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var")).resolve()
 
@@ -29,7 +34,11 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [
+        item.strip()
+        for item in os.environ.get(name, default).split(",")
+        if item.strip()
+    ]
 
 
 def env_int(name: str, default: int) -> int:
@@ -156,7 +165,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": VAR_DIR / "cache",
+            "LOCATION": str(VAR_DIR / "cache"),
         }
     }
 
@@ -236,9 +245,7 @@ APIXO_RESULT_ALLOW_LOCAL = env_bool("APIXO_RESULT_ALLOW_LOCAL", SIMULATOR_ENABLE
 MAX_RESULT_BYTES = env_int("MAX_RESULT_BYTES", 500 * 1024 * 1024)
 
 # How the provider reaches us: webhooks and the signed URLs of uploaded images.
-PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip(
-    "/"
-)
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 SIGNED_IMAGE_URL_TTL_SECONDS = env_int("SIGNED_IMAGE_URL_TTL_SECONDS", 6 * 3600)
 
 # --- Pipeline -------------------------------------------------------------------

@@ -67,12 +67,15 @@ CONCURRENT_TASK_LIMIT: Final = 1_000
 
 # failCode -> plain words for members, and whether resubmitting may succeed.
 FAIL_CODES: Final[dict[str, tuple[str, bool]]] = {
-    "CONTENT_VIOLATION": ("The prompt or images break the provider's safety rules.", False),
+    "CONTENT_VIOLATION": (
+        "The prompt or images break the provider's safety rules.",
+        False,
+    ),
     "NSFW_DETECTED": ("The provider detected adult content.", False),
     "INVALID_IMAGE_URL": ("The provider could not fetch an image URL.", True),
     "IMAGE_DOWNLOAD_FAILED": ("The provider could not download an image.", True),
     "IMAGE_TOO_LARGE": ("An image is larger than the provider accepts.", False),
-    "UNSUPPORTED_FORMAT": ("An image is in a format the provider does not accept.", False),
+    "UNSUPPORTED_FORMAT": ("The provider does not accept an image's format.", False),
     "PROMPT_TOO_LONG": ("The prompt is too long for the provider.", False),
     "INVALID_PROMPT": ("The provider rejected the prompt.", False),
     "PROCESSING_TIMEOUT": ("The provider timed out while generating; retry.", True),

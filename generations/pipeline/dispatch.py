@@ -42,7 +42,9 @@ def django_q_enqueue(func: str, task_id: int) -> Any:
     return async_task(func, task_id, task_name=f"{func.rsplit('.', 1)[-1]}-{task_id}")
 
 
-def dispatch_once(now: dt.datetime | None = None, enqueue: Enqueue | None = None) -> dict[str, int]:
+def dispatch_once(
+    now: dt.datetime | None = None, enqueue: Enqueue | None = None
+) -> dict[str, int]:
     now = now or timezone.now()
     enqueue = enqueue or django_q_enqueue
     counts = {
@@ -65,7 +67,9 @@ def _lease(task_id: int, now: dt.datetime) -> bool:
     )
 
 
-def _dispatch_due(states: list[State], job: str, now: dt.datetime, enqueue: Enqueue) -> int:
+def _dispatch_due(
+    states: list[State], job: str, now: dt.datetime, enqueue: Enqueue
+) -> int:
     ids = list(
         GenerationTask.objects.filter(state__in=states, next_action_at__lte=now)
         .filter(lease_expired_q(now))
@@ -103,16 +107,18 @@ def _dispatch_submits(now: dt.datetime, enqueue: Enqueue) -> int:
     return sent
 
 
-def pick_fair_order(now: dt.datetime, slots: int, in_flight: dict[int, int]) -> list[int]:
+def pick_fair_order(
+    now: dt.datetime, slots: int, in_flight: dict[int, int]
+) -> list[int]:
     """Queued, due task ids for ``slots`` free slots, shared fairly between members.
 
     Round-robin across members, the member with the fewest tasks in flight first,
     so one member's batch of 200 cannot starve another member's single job. A
     member's own cap on tasks in flight is respected.
     """
-    queued = GenerationTask.objects.filter(state=State.QUEUED, next_action_at__lte=now).filter(
-        lease_expired_q(now)
-    )
+    queued = GenerationTask.objects.filter(
+        state=State.QUEUED, next_action_at__lte=now
+    ).filter(lease_expired_q(now))
     owners = list(
         queued.values("owner_id").annotate(first=Min("created_at")).order_by("first")
     )
@@ -128,7 +134,7 @@ def pick_fair_order(now: dt.datetime, slots: int, in_flight: dict[int, int]) -> 
         owner = row["owner_id"]
         room = slots
         if owner in caps:
-            room = min(room, caps[owner] - in_flight.get(owner, 0))
+            room = min(room, (caps[owner] or 0) - in_flight.get(owner, 0))
         if room > 0:
             per_owner[owner] = list(
                 queued.filter(owner_id=owner)
@@ -148,8 +154,9 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     """Recover rows stuck after a worker or dispatcher death."""
     now = now or timezone.now()
     stale_submits = list(
-        GenerationTask.objects.filter(state=State.SUBMITTING, lease_until__lt=now)
-        .values_list("pk", flat=True)[:BATCH]
+        GenerationTask.objects.filter(
+            state=State.SUBMITTING, lease_until__lt=now
+        ).values_list("pk", flat=True)[:BATCH]
     )
     moved = sum(
         transition(
@@ -164,7 +171,13 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     )
     revived = (
         GenerationTask.objects.filter(
-            state__in=[State.QUEUED, State.WAITING, State.GENERATING, State.DOWNLOADING, State.UNKNOWN],
+            state__in=[
+                State.QUEUED,
+                State.WAITING,
+                State.GENERATING,
+                State.DOWNLOADING,
+                State.UNKNOWN,
+            ],
             next_action_at__isnull=True,
         )
         .filter(lease_expired_q(now))

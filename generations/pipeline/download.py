@@ -125,7 +125,9 @@ def _fetch_and_store(task: GenerationTask) -> VideoAsset:
         with os.fdopen(fd, "wb") as out:
             digest, size = _stream(url, out)
         info = _check_video(tmp)
-        media.write_poster(tmp, poster_tmp, at_seconds=min(0.5, info.duration_seconds / 2))
+        media.write_poster(
+            tmp, poster_tmp, at_seconds=min(0.5, info.duration_seconds / 2)
+        )
         stamp = timezone.now()
         folder = Path("videos") / f"{stamp:%Y}" / f"{stamp:%m}"
         (media_root / folder).mkdir(parents=True, exist_ok=True)
@@ -207,14 +209,18 @@ def _copy_body(response: requests.Response, out: object, cap: int) -> tuple[str,
 
 
 def check_result_url(url: str) -> None:
-    """Refuse URLs outside the allowed hosts, and any that resolve to private addresses."""
+    """Refuse URLs outside the allowed hosts or resolving to private addresses."""
     parts = urlsplit(url)
     allow_local = settings.APIXO_RESULT_ALLOW_LOCAL
     if parts.scheme != "https" and not (allow_local and parts.scheme == "http"):
-        raise DownloadError(f"refusing a {parts.scheme or 'relative'} URL", permanent=True)
+        raise DownloadError(
+            f"refusing a {parts.scheme or 'relative'} URL", permanent=True
+        )
     host = (parts.hostname or "").lower()
     if not host or not host_allowed(host, settings.APIXO_RESULT_HOSTS):
-        raise DownloadError(f"refusing to download from {host or 'no host'}", permanent=True)
+        raise DownloadError(
+            f"refusing to download from {host or 'no host'}", permanent=True
+        )
     if allow_local:
         return
     for address in _resolve(host, parts.port or 443):
@@ -232,7 +238,9 @@ def host_allowed(host: str, allowed: list[str]) -> bool:
     return False
 
 
-def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def _resolve(
+    host: str, port: int
+) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError:

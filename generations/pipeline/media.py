@@ -59,6 +59,7 @@ def write_poster(video: Path, poster: Path, at_seconds: float = 0.5) -> None:
                     break
             if chosen is None:
                 raise NotAVideo("the video has no frames")
-            chosen.to_image().save(poster, "JPEG", quality=85)
+            image = chosen.to_image()  # type: ignore[no-untyped-call]
+            image.save(poster, "JPEG", quality=85)
     except (av.FFmpegError, ValueError) as exc:
         raise NotAVideo(f"no poster frame could be read ({exc})") from None

@@ -18,7 +18,12 @@ from generations.apixo.client import NotFound, ProviderError, TaskStatus
 from generations.models import GenerationTask, State
 from generations.models.tasks import transition
 from generations.pipeline import schedule
-from generations.pipeline.common import get_client, in_seconds, ms_to_datetime, release_lease
+from generations.pipeline.common import (
+    get_client,
+    in_seconds,
+    ms_to_datetime,
+    release_lease,
+)
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,9 @@ def expected_window(duration: int) -> tuple[float, float]:
     return low / scale, high / scale
 
 
-def poll_delay(duration: int, elapsed: float, rng: random.Random | None = None) -> float:
+def poll_delay(
+    duration: int, elapsed: float, rng: random.Random | None = None
+) -> float:
     """Seconds from now to the next status read, ``elapsed`` since submission."""
     rng = rng or random.Random()
     low, high = expected_window(duration)
@@ -45,8 +47,8 @@ def poll_delay(duration: int, elapsed: float, rng: random.Random | None = None) 
         return max(floor, (high - low) / 6)
     # Running long: back off x1.5 per window length overrun, with jitter.
     overrun = (elapsed - high) / max(high - low, 1e-6)
-    base = min(MAX_INTERVAL_SECONDS / scale * 2, (high - low) / 6 * 1.5 ** overrun)
-    return max(floor, base * rng.uniform(0.75, 1.25))
+    base = min(MAX_INTERVAL_SECONDS / scale * 2, (high - low) / 6 * 1.5**overrun)
+    return float(max(floor, base * rng.uniform(0.75, 1.25)))
 
 
 def next_poll_at(

@@ -8,6 +8,7 @@ whose answer was lost) teaches us the provider's task id.
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from django.db import IntegrityError
@@ -59,9 +60,9 @@ def _task_id_in(body: bytes) -> str | None:
 def _learn_task_id(task_id: int, provider_task_id: str | None) -> None:
     if provider_task_id is None:
         return
-    try:
+    # An IntegrityError means the id belongs to another task: a forged or
+    # confused callback, which changes nothing.
+    with contextlib.suppress(IntegrityError):
         GenerationTask.objects.filter(
             pk=task_id, provider_task_id=None, state=State.UNKNOWN
         ).update(provider_task_id=provider_task_id)
-    except IntegrityError:
-        pass  # that id belongs to another task: a forged or confused callback

@@ -17,10 +17,12 @@ SWEEP_EVERY_SECONDS = 15.0
 
 
 class Command(BaseCommand):
-    help = "Run the dispatcher loop that hands due submits, polls and downloads to workers."
+    help = "Run the loop that hands due submits, polls and downloads to workers."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--once", action="store_true", help="Dispatch once and exit.")
+        parser.add_argument(
+            "--once", action="store_true", help="Dispatch once and exit."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["once"]:
@@ -34,7 +36,9 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        log.info("dispatcher started (every %.1f s)", settings.DISPATCH_INTERVAL_SECONDS)
+        log.info(
+            "dispatcher started (every %.1f s)", settings.DISPATCH_INTERVAL_SECONDS
+        )
         last_sweep = 0.0
         while not stopping:
             started = time.monotonic()
