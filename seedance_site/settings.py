@@ -92,7 +92,9 @@ def sqlite_database(path: Path) -> dict[str, Any]:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
-        "TEST": {"NAME": VAR_DIR / "test-db.sqlite3"},
+        # A file (not :memory:) so live-server tests share it with their threads;
+        # one per test process so parallel runs never share it.
+        "TEST": {"NAME": VAR_DIR / f"test-db-{os.getpid()}.sqlite3"},
     }
 
 
@@ -251,6 +253,9 @@ SIGNED_IMAGE_URL_TTL_SECONDS = env_int("SIGNED_IMAGE_URL_TTL_SECONDS", 6 * 3600)
 # --- Pipeline -------------------------------------------------------------------
 DISPATCH_INTERVAL_SECONDS = float(os.environ.get("DISPATCH_INTERVAL_SECONDS", "1"))
 LEASE_SECONDS = env_int("LEASE_SECONDS", 150)
+# Our share of the provider's limits (10,000 requests/min, 1,000 tasks), with headroom.
+PROVIDER_RATE_LIMIT_PER_MINUTE = env_int("PROVIDER_RATE_LIMIT_PER_MINUTE", 8000)
+PROVIDER_CONCURRENT_LIMIT = env_int("PROVIDER_CONCURRENT_LIMIT", 990)
 DEMO_CREDITS = env_int("DEMO_CREDITS", 1000)
 
 LOGGING: dict[str, Any] = {

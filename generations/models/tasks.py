@@ -79,7 +79,9 @@ class GenerationTask(models.Model):
     )
     fixed_lens = models.BooleanField(default=False)
     routing = models.CharField(max_length=8, choices=Routing, default=Routing.AUTO)
-    delivery = models.CharField(max_length=8, choices=Delivery, default=Delivery.POLLING)
+    delivery = models.CharField(
+        max_length=8, choices=Delivery, default=Delivery.POLLING
+    )
     image_urls = models.JSONField(default=list, blank=True)
 
     cost = models.PositiveIntegerField(help_text="Credits, fixed at creation.")
@@ -88,7 +90,9 @@ class GenerationTask(models.Model):
         "self", models.SET_NULL, null=True, blank=True, related_name="retries"
     )
 
-    provider_task_id = models.CharField(max_length=128, null=True, blank=True, unique=True)
+    provider_task_id = models.CharField(
+        max_length=128, null=True, blank=True, unique=True
+    )
     callback_token_hash = models.CharField(max_length=64, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -144,7 +148,9 @@ class GenerationTask(models.Model):
     def fail_reason(self) -> str:
         """The failure in plain words, for members."""
         if self.fail_message and self.fail_code:
-            return f"{contract.describe_fail_code(self.fail_code)} ({self.fail_message})"
+            return (
+                f"{contract.describe_fail_code(self.fail_code)} ({self.fail_message})"
+            )
         if self.fail_code:
             return contract.describe_fail_code(self.fail_code)
         return self.fail_message
@@ -282,3 +288,16 @@ class VideoAsset(models.Model):
 
 def lease_expired_q(now: dt.datetime) -> models.Q:
     return models.Q(lease_until__isnull=True) | models.Q(lease_until__lt=now)
+
+
+class RateBucket(models.Model):
+    """Provider requests counted per second, shared by every process (SQLite/PG).
+
+    With Redis configured the limiter keeps these counters in Redis instead.
+    """
+
+    second = models.BigIntegerField(primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.second}: {self.count}"

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from generations.apixo.client import ApixoClient, client_from_settings
+from generations.apixo.client import ApixoClient, ProviderError, client_from_settings
 from generations.models import GenerationTask
 
 _client: ApixoClient | None = None
@@ -20,7 +20,9 @@ def get_client() -> ApixoClient:
     """One client (and connection pool) per worker process."""
     global _client
     if _client is None:
-        _client = client_from_settings()
+        from generations.pipeline.ratelimit import limiter_from_settings
+
+        _client = client_from_settings(before_request=limiter_from_settings().acquire)
     return _client
 
 
@@ -61,3 +63,11 @@ def ms_to_datetime(value: int | None) -> dt.datetime | None:
         return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def note_provider_error(exc: ProviderError) -> None:
+    """A 429 from the provider itself pauses every process for its Retry-After."""
+    if exc.status == 429:
+        from generations.pipeline.ratelimit import pause_all
+
+        pause_all(exc.retry_after if exc.retry_after is not None else 5.0)

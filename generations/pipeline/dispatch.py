@@ -85,7 +85,7 @@ def _dispatch_due(
 
 
 def concurrency_limit() -> int:
-    return int(getattr(settings, "PROVIDER_CONCURRENT_LIMIT", 990))
+    return int(settings.PROVIDER_CONCURRENT_LIMIT)
 
 
 def _dispatch_submits(now: dt.datetime, enqueue: Enqueue) -> int:

@@ -22,6 +22,7 @@ from generations.pipeline.common import (
     get_client,
     in_seconds,
     ms_to_datetime,
+    note_provider_error,
     release_lease,
 )
 
@@ -46,6 +47,8 @@ def poll_task(task_id: int) -> None:
         return
     except ProviderError as exc:
         log.warning("status read of task %s failed: %s", task_id, exc)
+        note_provider_error(exc)
+        note_provider_error(exc)
         delay = schedule.backoff_seconds(task.poll_count % 6, exc.retry_after)
         release_lease(task_id, next_action_at=in_seconds(delay), last_error=str(exc))
         return

@@ -26,6 +26,7 @@ from generations.pipeline.common import (
     in_seconds,
     lease_deadline,
     new_callback_token,
+    note_provider_error,
     release_lease,
 )
 
@@ -93,6 +94,7 @@ def _image_urls(task: GenerationTask) -> list[str]:
 def _handle_submit_error(task: GenerationTask, exc: ProviderError) -> None:
     message = str(exc)
     log.warning("submit of task %s failed: %s", task.pk, message)
+    note_provider_error(exc)
     if not exc.maybe_sent and exc.retryable:
         attempt = min(task.submit_attempts, MAX_BACKOFF_ATTEMPT)
         delay = schedule.backoff_seconds(attempt, exc.retry_after)
