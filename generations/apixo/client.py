@@ -135,10 +135,14 @@ def _parse_result_json(raw: Any) -> list[str]:
     try:
         result = json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
-        raise MalformedResponse("resultJson is not valid JSON", retryable=True) from None
+        raise MalformedResponse(
+            "resultJson is not valid JSON", retryable=True
+        ) from None
     urls = result.get("resultUrls") if isinstance(result, dict) else None
-    if not isinstance(urls, list) or not urls or not all(
-        isinstance(u, str) and u for u in urls
+    if (
+        not isinstance(urls, list)
+        or not urls
+        or not all(isinstance(u, str) and u for u in urls)
     ):
         raise MalformedResponse("resultJson holds no resultUrls", retryable=True)
     return urls
@@ -227,7 +231,10 @@ class ApixoClient:
     ) -> Any:
         if self.before_request is not None:
             self.before_request(endpoint)
-        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {self._api_key}",
+            "Accept": "application/json",
+        }
         try:
             response = self.session.request(
                 method,
@@ -294,7 +301,9 @@ def _decode(response: requests.Response) -> Any:
     raise _error_for(error_status, detail[:500], response.headers.get("Retry-After"))
 
 
-def _error_for(status: int, detail: str, retry_after_header: str | None) -> ProviderError:
+def _error_for(
+    status: int, detail: str, retry_after_header: str | None
+) -> ProviderError:
     if status == 429:
         return RateLimited(
             detail,

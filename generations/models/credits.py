@@ -15,7 +15,9 @@ class CreditAccount(models.Model):
     )
     balance = models.BigIntegerField(default=0)
     max_in_flight = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Most tasks in flight at once; empty: no limit."
+        null=True,
+        blank=True,
+        help_text="Most tasks in flight at once; empty: no limit.",
     )
     daily_credit_limit = models.PositiveIntegerField(
         null=True, blank=True, help_text="Most credits held per day; empty: no limit."

@@ -91,7 +91,7 @@ def apply_status(task: GenerationTask, status: TaskStatus) -> None:
         ):
             credits.release_for_task(task.pk, "The provider failed the task")
         return
-    next_at = schedule.next_poll_at(task.duration, task.submitted_at, now)
+    next_at = schedule.next_poll_for(task, task.submitted_at, now)
     if status.state == contract.PROCESSING and task.state == State.WAITING:
         transition(
             task.pk,

@@ -75,7 +75,7 @@ def submit_task(task_id: int) -> None:
         f"Accepted by the provider as {provider_id}",
         provider_task_id=provider_id,
         image_urls=payload.get("image_urls", []),
-        next_action_at=schedule.next_poll_at(task.duration, now, accepted_at),
+        next_action_at=schedule.next_poll_for(task, now, accepted_at),
         lease_until=None,
         last_error="",
     ):

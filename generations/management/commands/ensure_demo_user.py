@@ -20,10 +20,16 @@ class Command(BaseCommand):
         user = users.filter(username="demo").first()
         if user is None:
             password = secrets.token_urlsafe(9)
-            user = users.create_user("demo", password=password, is_staff=True, is_superuser=True)
-            credits.grant(user=user, amount=settings.DEMO_CREDITS, reason="Demo credits")
+            user = users.create_user(
+                "demo", password=password, is_staff=True, is_superuser=True
+            )
+            credits.grant(
+                user=user, amount=settings.DEMO_CREDITS, reason="Demo credits"
+            )
             login_file.parent.mkdir(parents=True, exist_ok=True)
             login_file.write_text(password)
             login_file.chmod(0o600)
-        password = login_file.read_text().strip() if login_file.exists() else "(unchanged)"
+        password = (
+            login_file.read_text().strip() if login_file.exists() else "(unchanged)"
+        )
         self.stdout.write(f"Demo login: username 'demo', password '{password}'")

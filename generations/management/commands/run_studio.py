@@ -24,7 +24,9 @@ class Command(BaseCommand):
     help = "Run web, workers, dispatcher and (without APIXO_API_KEY) the simulator."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--addr", default=os.environ.get("WEB_ADDR", "127.0.0.1:8000"))
+        parser.add_argument(
+            "--addr", default=os.environ.get("WEB_ADDR", "127.0.0.1:8000")
+        )
         parser.add_argument("--workers", type=int, default=1, help="qcluster processes")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -41,9 +43,9 @@ class Command(BaseCommand):
             ]  # fmt: skip
         commands["web"] = manage + ["runserver", options["addr"], "--noreload"]
         for n in range(options["workers"]):
-            commands[f"worker{n + 1}" if options["workers"] > 1 else "worker"] = manage + [
-                "qcluster"
-            ]
+            commands[f"worker{n + 1}" if options["workers"] > 1 else "worker"] = (
+                manage + ["qcluster"]
+            )
         commands["dispatcher"] = manage + ["run_dispatcher"]
         supervise(commands, self.stdout)
 
@@ -74,7 +76,7 @@ def supervise(commands: dict[str, list[str]], out: Any) -> None:
         os.set_blocking(proc.stdout.fileno(), False)
         selector.register(proc.stdout, selectors.EVENT_READ, name)
     out.write(f"Started {', '.join(procs)}. Press Ctrl-C to stop.")
-    buffers: dict[str, bytes] = {name: b"" for name in procs}
+    buffers: dict[str, bytes] = dict.fromkeys(procs, b"")
     try:
         while not stopping:
             for key, _ in selector.select(timeout=0.5):
@@ -89,7 +91,9 @@ def supervise(commands: dict[str, list[str]], out: Any) -> None:
             _relay(key.fileobj, key.data, buffers, width, out)  # type: ignore[arg-type]
 
 
-def _relay(stream: IO[bytes], name: str, buffers: dict[str, bytes], width: int, out: Any) -> None:
+def _relay(
+    stream: IO[bytes], name: str, buffers: dict[str, bytes], width: int, out: Any
+) -> None:
     try:
         chunk = stream.read()
     except (BlockingIOError, ValueError):
