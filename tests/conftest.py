@@ -25,9 +25,13 @@ def _isolated_storage(tmp_path: Path, settings: Any) -> Iterator[None]:
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     }
+    from generations.pipeline import schedule
+
     cache.clear()
+    schedule.forget_plans()
     yield
     cache.clear()
+    schedule.forget_plans()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from generations.models import GenerationTask, State
 
 def observed_generation_seconds(
     *,
-    duration: int,
+    duration: int | None = None,
     resolution: str | None = None,
     sound: bool | None = None,
     routing: str | None = None,
@@ -21,11 +21,13 @@ def observed_generation_seconds(
     between us and the provider does not distort it; costTime where that is missing.
     """
     query = GenerationTask.objects.filter(
-        state__in=[State.DOWNLOADING, State.SUCCEEDED], duration=duration
+        state__in=[State.DOWNLOADING, State.SUCCEEDED]
     ).filter(
         Q(provider_created_at__isnull=False, provider_completed_at__isnull=False)
         | Q(provider_cost_ms__isnull=False)
     )
+    if duration is not None:
+        query = query.filter(duration=duration)
     if resolution is not None:
         query = query.filter(resolution=resolution)
     if sound is not None:

@@ -1,33 +1,27 @@
-"""When to read a task's status next: a poll plan learned from generation times.
+"""When to read a task's status next: a read plan learned from generation times.
 
-A ``PollPlan`` is planned from a sample of generation times (seconds from our
-submission to the provider finishing) for tasks like this one (same duration,
-resolution, sound and routing, or the same duration while history is thin; the
-provider's documented ranges before there is any). The plan:
+A ``PollPlan`` is a list of read times (seconds after submission) planned from a
+sample of generation times for tasks like this one: same duration, resolution,
+sound and routing, or the same duration while history is thin, or the provider's
+documented ranges before there is any. Past its last read (slower than anything
+seen) reads back off geometrically, with jitter, up to a cap.
 
-- first read near the earliest likely finish,
-- then a steady interval across the bulk of the distribution,
-- then reads that back off geometrically (with jitter) for tasks running long.
-
-Its knobs (first read, interval, where the tail starts, how fast it grows) are
-chosen by evaluating candidates on the sample itself: the plan with the fewest
-reads per task whose 95th-percentile detection lag stays within a
-target. The target grows with the spread of the finish time (between 4.5 s and
-10 s): a wide, uncertain window costs many reads at a tight lag, a narrow one few.
-Nothing here knows which workload it serves; the benchmark (``bench_polling``)
-runs these same functions.
+The plan is the cheapest one whose detection lag (provider finished -> we know)
+stays under a target for all but a few percent of the sample. The target grows
+with the spread of the finish time, between 4.5 s and 10 s: a wide, uncertain
+window costs many reads at a tight lag, a narrow one few. Nothing here knows which
+workload it serves; the benchmark (``bench_polling``) runs these same functions.
 """
 
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import datetime as dt
-import itertools
+import heapq
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -44,14 +38,10 @@ LAG_TARGET_PER_IQR = 0.07
 # Plans are judged at a stricter quantile than the p95 we promise: the sample is
 # not the future, and a tail seen in a few hundred tasks is a noisy estimate.
 PLAN_LAG_QUANTILE = 0.97
-TAIL_GROWTHS = (1.03, 1.06, 1.1, 1.2, 1.35, 1.5)
+TAIL_GROWTH = 1.5
 MAX_INTERVAL_SECONDS = 60.0
 # A task running past this multiple of the slowest expected time is "delayed".
 DELAYED_FACTOR = 1.5
-
-EARLY_QUANTILES = (0.005, 0.01, 0.02, 0.03)
-INTERVAL_FACTORS = (0.85, 0.95, 1.0, 1.05, 1.1, 1.2)
-TAIL_QUANTILES = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.985)
 
 
 def time_scale() -> float:
@@ -63,38 +53,38 @@ def time_scale() -> float:
 
 @dataclass(frozen=True)
 class PollPlan:
-    first: float  # seconds after submission
-    interval: float  # steady interval across the bulk
-    tail_from: float  # elapsed time after which reads back off
-    tail_growth: float  # each tail delay about this times the one before
-    max_interval: float
+    offsets: tuple[float, ...]  # planned reads, seconds after submission
     lag_target: float
+    max_interval: float
     expected_calls: float
     expected_lag_p95: float
-    slowest_expected: float
+
+    @property
+    def slowest_expected(self) -> float:
+        return self.offsets[-1]
 
     def delay_after(self, elapsed: float, rng: random.Random | None = None) -> float:
         """Seconds from now to the next read, ``elapsed`` since submission."""
-        if elapsed < self.first:
-            return self.first - elapsed
-        if elapsed < self.tail_from:
-            return self.interval
-        jitter = (rng or random).uniform(0.85, 1.15)
-        return max(self.interval, self._plain_delay(elapsed) * jitter)
+        delay = self._plain_delay(elapsed)
+        if elapsed >= self.offsets[-1]:
+            # Past every plan: spread the slow tasks' reads out with jitter.
+            delay *= (rng or random).uniform(0.85, 1.15)
+        return delay
 
     def poll_times(self, until: float) -> list[float]:
         """Every read up to and including the first at or after ``until``."""
-        times = [self.first]
+        times = [self.offsets[0]]
         while times[-1] < until:
             times.append(times[-1] + self._plain_delay(times[-1]))
         return times
 
     def _plain_delay(self, elapsed: float) -> float:
-        if elapsed < self.tail_from:
-            return self.interval
-        # Past the bulk: each delay about tail_growth times the one before.
-        over = elapsed - self.tail_from
-        grown = self.interval * self.tail_growth + over * (self.tail_growth - 1)
+        index = bisect.bisect_right(self.offsets, elapsed + 1e-3)
+        if index < len(self.offsets):
+            return self.offsets[index] - elapsed
+        # Slower than anything planned for: back off geometrically, capped.
+        over = elapsed - self.offsets[-1]
+        grown = self.lag_target * TAIL_GROWTH + over * (TAIL_GROWTH - 1)
         return min(self.max_interval, grown)
 
 
@@ -116,7 +106,7 @@ def lag_target(ordered: Sequence[float], scale: float = 1.0) -> float:
 def evaluate(
     plan_times: Sequence[float], ordered: Sequence[float]
 ) -> tuple[float, float]:
-    """Mean reads per task and the planning-quantile lag of a schedule on a sample."""
+    """Mean reads per task and p95 detection lag of a read schedule on a sample."""
     calls = 0
     lags = []
     for finish in ordered:
@@ -124,55 +114,129 @@ def evaluate(
         calls += index + 1
         lags.append(plan_times[index] - finish)
     lags.sort()
-    return calls / len(ordered), quantile(lags, PLAN_LAG_QUANTILE)
+    return calls / len(ordered), quantile(lags, 0.95)
 
 
 def plan_from_samples(samples: Sequence[float], scale: float = 1.0) -> PollPlan:
-    """The cheapest plan meeting the lag target on ``samples`` (seconds)."""
-    ordered = sorted(s for s in samples if s > 0 and math.isfinite(s))
-    if len(ordered) < 5:
+    """The read schedule with the fewest reads that keeps the lag target.
+
+    Starts from reads every half target across the sample and greedily drops the
+    read that saves the most reads per task pushed past the lag target, while at
+    most ``1 - PLAN_LAG_QUANTILE`` of the sample ends up past it. Dropping a read
+    saves one read for every task still running then, and can only lengthen the
+    lag of the tasks that finish just before it.
+    """
+    raw = sorted(s for s in samples if s > 0 and math.isfinite(s))
+    if len(raw) < 5:
         raise ValueError("too few samples to plan polling")
-    target = lag_target(ordered, scale)
-    floor = MIN_INTERVAL_SECONDS
-    cap = MAX_INTERVAL_SECONDS / scale
-    best: PollPlan | None = None
-    for early in EARLY_QUANTILES:
-        first = max(floor, quantile(ordered, early) + target * 0.9)
-        for factor in INTERVAL_FACTORS:
-            interval = max(floor, target * factor)
-            for tail, growth in itertools.product(TAIL_QUANTILES, TAIL_GROWTHS):
-                candidate = PollPlan(
-                    first=first,
-                    interval=interval,
-                    tail_from=max(first, quantile(ordered, tail)),
-                    tail_growth=growth,
-                    max_interval=max(cap, interval),
-                    lag_target=target,
-                    expected_calls=0.0,
-                    expected_lag_p95=0.0,
-                    slowest_expected=ordered[-1],
-                )
-                calls, lag = evaluate(candidate.poll_times(ordered[-1]), ordered)
-                candidate = dataclasses.replace(
-                    candidate, expected_calls=calls, expected_lag_p95=lag
-                )
-                if _better(candidate, best):
-                    best = candidate
-    assert best is not None
-    return best
+    target = lag_target(raw, scale)
+    ordered = smoothed(raw)
+    step = max(MIN_INTERVAL_SECONDS, target / 2)
+    reads = [
+        ordered[0] + step * k for k in range(int((ordered[-1] - ordered[0]) / step) + 2)
+    ]
+    kept = _GreedyPlanner(ordered, reads, target).run(
+        budget=int((1 - PLAN_LAG_QUANTILE) * len(ordered))
+    )
+    calls, lag95 = evaluate(kept, ordered)
+    return PollPlan(
+        offsets=tuple(kept),
+        lag_target=target,
+        max_interval=max(MAX_INTERVAL_SECONDS / scale, target),
+        expected_calls=calls,
+        expected_lag_p95=lag95,
+    )
 
 
-def _better(candidate: PollPlan, best: PollPlan | None) -> bool:
-    if best is None:
-        return True
-    # Aim a little under the target: the sample is not the future.
-    limit = candidate.lag_target * 0.95
-    ok, best_ok = candidate.expected_lag_p95 <= limit, best.expected_lag_p95 <= limit
-    if ok != best_ok:
-        return ok
-    if ok:
-        return candidate.expected_calls < best.expected_calls
-    return candidate.expected_lag_p95 < best.expected_lag_p95
+SMOOTHING_COPIES = 5
+SMOOTHING_BANDWIDTH = 0.3  # times Silverman's rule of thumb
+
+
+def smoothed(ordered: list[float]) -> list[float]:
+    """A kernel-smoothed resample of a sorted sample (Silverman's bandwidth).
+
+    Planning on the raw points would place reads in the gaps between them, gaps
+    that the next tasks fill; each point is spread over its neighbourhood instead.
+    The resample is deterministic for a given sample.
+    """
+    n = len(ordered)
+    mean = sum(ordered) / n
+    sd = math.sqrt(sum((x - mean) ** 2 for x in ordered) / max(1, n - 1))
+    iqr = quantile(ordered, 0.75) - quantile(ordered, 0.25)
+    spread = min(sd, iqr / 1.34) if iqr > 0 else sd
+    bandwidth = SMOOTHING_BANDWIDTH * 0.9 * spread * n ** (-0.2)
+    rng = random.Random(n)
+    copies = [
+        max(ordered[0], x + rng.gauss(0.0, bandwidth))
+        for x in ordered
+        for _ in range(SMOOTHING_COPIES)
+    ]
+    return sorted(copies)
+
+
+class _GreedyPlanner:
+    def __init__(self, ordered: list[float], reads: list[float], target: float) -> None:
+        self.ordered = ordered
+        self.reads = reads
+        self.target = target
+        self.prev = [i - 1 for i in range(len(reads))]
+        self.next = [i + 1 for i in range(len(reads))]
+        self.alive = [True] * len(reads)
+        self.version = [0] * len(reads)
+
+    def _count(self, low: float, high: float) -> int:
+        """Samples in (low, high]."""
+        if high <= low:
+            return 0
+        return bisect.bisect_right(self.ordered, high) - bisect.bisect_right(
+            self.ordered, low
+        )
+
+    def _late(self, low: float, high: float, read: float) -> int:
+        """Samples in (low, high] detected at ``read`` later than the target."""
+        return self._count(low, min(high, read - self.target - 1e-9))
+
+    def _cost(self, i: int) -> tuple[int, int]:
+        """(reads saved, tasks newly past the target) if read ``i`` is dropped."""
+        low = self.reads[self.prev[i]] if self.prev[i] >= 0 else -math.inf
+        here, after = self.reads[i], self.reads[self.next[i]]
+        saved = len(self.ordered) - bisect.bisect_right(self.ordered, here)
+        worse = self._late(low, here, after) - self._late(low, here, here)
+        return saved, worse
+
+    def _push(self, heap: list[tuple[float, int, int]], i: int) -> None:
+        if i < 0 or i >= len(self.reads) - 1 or not self.alive[i]:
+            return  # the last read stays: every sample must be detected
+        self.version[i] += 1
+        saved, worse = self._cost(i)
+        # Reads whose loss costs no lag go first; then most reads saved per task
+        # pushed past the target.
+        free = saved == 0 and worse == 0
+        priority = -math.inf if free else -saved / (worse + 0.25)
+        heapq.heappush(heap, (priority, self.version[i], i))
+
+    def run(self, budget: int) -> list[float]:
+        heap: list[tuple[float, int, int]] = []
+        for i in range(len(self.reads) - 1):
+            self._push(heap, i)
+        while heap:
+            _, version, i = heapq.heappop(heap)
+            if not self.alive[i] or version != self.version[i]:
+                continue
+            saved, worse = self._cost(i)
+            if worse > budget:
+                continue
+            budget -= worse
+            self.alive[i] = False
+            before, after = self.prev[i], self.next[i]
+            if before >= 0:
+                self.next[before] = after
+            self.prev[after] = before
+            self._push(heap, before)
+            self._push(heap, after)
+        return [
+            read for read, alive in zip(self.reads, self.alive, strict=True) if alive
+        ]
 
 
 def documented_samples(
@@ -189,6 +253,7 @@ def documented_samples(
 PLAN_TTL_SECONDS = 300.0
 MIN_HISTORY = 30
 HISTORY_SIZE = 500
+POOLED_HISTORY_SIZE = 1500
 _plans: dict[tuple[int, str, bool, str], tuple[float, PollPlan]] = {}
 
 
@@ -201,18 +266,65 @@ def plan_for(duration: int, resolution: str, sound: bool, routing: str) -> PollP
     from generations.pipeline.learning import observed_generation_seconds
 
     scale = time_scale()
-    samples = observed_generation_seconds(
-        duration=duration, resolution=resolution, sound=sound, routing=routing,
-        limit=HISTORY_SIZE,
+    samples = choose_samples(
+        duration,
+        same_kind=observed_generation_seconds(
+            duration=duration, resolution=resolution, sound=sound, routing=routing,
+            limit=HISTORY_SIZE,
+        ),
+        same_duration=lambda: observed_generation_seconds(
+            duration=duration, limit=HISTORY_SIZE
+        ),
+        any_duration=lambda: observed_generation_seconds(limit=POOLED_HISTORY_SIZE),
+        scale=scale,
     )  # fmt: skip
-    if len(samples) < MIN_HISTORY:
-        samples = observed_generation_seconds(duration=duration, limit=HISTORY_SIZE)
-    if len(samples) < MIN_HISTORY:
-        # Thin history: the documented range, plus whatever we have seen.
-        samples = documented_samples(duration, scale) + samples
     plan = plan_from_samples(samples, scale)
     _plans[key] = (now, plan)
     return plan
+
+
+def choose_samples(
+    duration: int,
+    *,
+    same_kind: list[float],
+    same_duration: Callable[[], list[float]],
+    any_duration: Callable[[], list[float]],
+    scale: float,
+) -> list[float]:
+    """History of the same kind of task, else of the same duration, else the prior.
+
+    While history is thin the documented range is mixed with what we have seen.
+    When tasks of every duration are indistinguishable from this kind (a
+    two-sample Kolmogorov-Smirnov test at 5 %), their larger pool is used: it
+    estimates the rare slow tail far better than a few hundred tasks do.
+    """
+    if len(same_kind) >= MIN_HISTORY:
+        chosen = same_kind
+    else:
+        chosen = same_duration()
+        if len(chosen) < MIN_HISTORY:
+            return documented_samples(duration, scale) + chosen
+    pooled = any_duration()
+    if len(pooled) > len(chosen) and same_distribution(chosen, pooled):
+        return pooled
+    return chosen
+
+
+def same_distribution(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Two-sample Kolmogorov-Smirnov test: no evidence of a difference at 5 %."""
+    xs, ys = sorted(a), sorted(b)
+    n, m = len(xs), len(ys)
+    i = j = 0
+    largest = 0.0
+    while i < n and j < m:
+        value = min(xs[i], ys[j])
+        while i < n and xs[i] == value:
+            i += 1
+        while j < m and ys[j] == value:
+            j += 1
+        largest = max(largest, abs(i / n - j / m))
+    critical = 1.358 * math.sqrt((n + m) / (n * m))
+    return largest <= critical
 
 
 def forget_plans() -> None:
