@@ -8,10 +8,13 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from generations import credits
 from generations.apixo.client import ApixoClient, ProviderError, client_from_settings
-from generations.models import GenerationTask
+from generations.models import GenerationTask, State
+from generations.models.tasks import transition
 
 _client: ApixoClient | None = None
 
@@ -71,3 +74,33 @@ def note_provider_error(exc: ProviderError) -> None:
         from generations.pipeline.ratelimit import pause_all
 
         pause_all(exc.retry_after if exc.retry_after is not None else 5.0)
+
+
+def fail_task(
+    task_id: int,
+    from_states: State | frozenset[State] | set[State],
+    reason: str,
+    *,
+    fail_code: str,
+    fail_message: str,
+    release_reason: str,
+    **fields: Any,
+) -> bool:
+    """Fail the task and give its credits back, in one transaction.
+
+    A worker killed between the two would otherwise leave a finished task with
+    its credits still held.
+    """
+    with transaction.atomic():
+        if not transition(
+            task_id,
+            from_states,
+            State.FAILED,
+            reason,
+            fail_code=fail_code,
+            fail_message=fail_message,
+            **fields,
+        ):
+            return False
+        credits.release_for_task(task_id, release_reason)
+    return True

@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -29,7 +29,7 @@ from generations.apixo import contract
 from generations.models import GenerationTask, State, VideoAsset
 from generations.models.tasks import transition
 from generations.pipeline import media, schedule
-from generations.pipeline.common import in_seconds, release_lease
+from generations.pipeline.common import fail_task, in_seconds, release_lease
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +71,15 @@ def download_result(task_id: int) -> None:
 
 
 def _finish(task: GenerationTask) -> None:
-    if transition(
-        task.pk,
-        State.DOWNLOADING,
-        State.SUCCEEDED,
-        "The video is in our storage",
-        last_error="",
-    ):
-        credits.capture_for_task(task.pk)
+    with transaction.atomic():
+        if transition(
+            task.pk,
+            State.DOWNLOADING,
+            State.SUCCEEDED,
+            "The video is in our storage",
+            last_error="",
+        ):
+            credits.capture_for_task(task.pk)
 
 
 def _handle_failure(task: GenerationTask, exc: DownloadError) -> None:
@@ -86,21 +87,20 @@ def _handle_failure(task: GenerationTask, exc: DownloadError) -> None:
     log.warning("download of task %s failed: %s", task.pk, message)
     expired = timezone.now() > _url_expiry(task)
     if expired or (exc.permanent and task.download_attempts >= MAX_PERMANENT_ATTEMPTS):
-        if transition(
+        fail_task(
             task.pk,
             State.DOWNLOADING,
-            State.FAILED,
             f"The result could not be obtained: {message}",
             fail_code="RESULT_UNAVAILABLE",
             fail_message=message,
+            release_reason="The result could not be downloaded",
             last_error=message,
-        ):
-            credits.release_for_task(task.pk, "The result could not be downloaded")
+        )
         return
-    delay = schedule.backoff_seconds(task.download_attempts) / schedule.time_scale()
+    delay = schedule.backoff_seconds(task.download_attempts)
     release_lease(
         task.pk,
-        next_action_at=in_seconds(max(schedule.MIN_INTERVAL_SECONDS, delay)),
+        next_action_at=in_seconds(delay),
         last_error=message,
     )
 

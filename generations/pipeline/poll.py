@@ -12,13 +12,13 @@ import logging
 from django.db.models import F
 from django.utils import timezone
 
-from generations import credits
 from generations.apixo import contract
 from generations.apixo.client import NotFound, ProviderError, TaskStatus
 from generations.models import GenerationTask, State
 from generations.models.tasks import transition
 from generations.pipeline import schedule
 from generations.pipeline.common import (
+    fail_task,
     get_client,
     in_seconds,
     ms_to_datetime,
@@ -79,17 +79,16 @@ def apply_status(task: GenerationTask, status: TaskStatus) -> None:
         return
     if status.state == contract.FAILED:
         reason = f"The provider failed the task: {status.fail_code or 'no code'}"
-        if transition(
+        fail_task(
             task.pk,
             POLLABLE,
-            State.FAILED,
             reason,
             fail_code=status.fail_code or "UNKNOWN_FAILURE",
             fail_message=status.fail_message,
+            release_reason="The provider failed the task",
             last_error="",
             **times,
-        ):
-            credits.release_for_task(task.pk, "The provider failed the task")
+        )
         return
     next_at = schedule.next_poll_for(task, task.submitted_at, now)
     if status.state == contract.PROCESSING and task.state == State.WAITING:
@@ -110,15 +109,14 @@ def apply_status(task: GenerationTask, status: TaskStatus) -> None:
 def _handle_not_found(task: GenerationTask, exc: ProviderError) -> None:
     since = task.submitted_at or task.created_at
     if (timezone.now() - since).total_seconds() > NOT_FOUND_GIVE_UP_SECONDS:
-        if transition(
+        fail_task(
             task.pk,
             POLLABLE,
-            State.FAILED,
             "The provider no longer knows this task",
             fail_code="TASK_NOT_FOUND",
             fail_message=str(exc),
-        ):
-            credits.release_for_task(task.pk, "The provider lost the task")
+            release_reason="The provider lost the task",
+        )
         return
     delay = schedule.backoff_seconds(task.poll_count % 6)
     release_lease(task.pk, next_action_at=in_seconds(delay), last_error=str(exc))

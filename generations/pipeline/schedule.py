@@ -364,8 +364,12 @@ def is_delayed(plan: PollPlan, elapsed: float) -> bool:
 
 
 def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
-    """Full-jitter exponential backoff, at least the provider's Retry-After."""
-    cap = min(300.0, 2.0 * 2 ** min(attempt, 8))
+    """Full-jitter exponential backoff, at least the provider's Retry-After.
+
+    The jitter part runs at the provider's pace (faster for a sped-up simulator);
+    a Retry-After is in real seconds and is honoured as given.
+    """
+    cap = min(300.0, 2.0 * 2 ** min(attempt, 8)) / time_scale()
     delay = random.uniform(0, cap)
     if retry_after is not None:
         delay = max(delay, retry_after)

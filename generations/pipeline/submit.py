@@ -16,12 +16,12 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import credits
 from generations.apixo.client import ProviderError
 from generations.models import Delivery, GenerationTask, Mode, State
 from generations.models.tasks import transition
 from generations.pipeline import schedule
 from generations.pipeline.common import (
+    fail_task,
     get_client,
     in_seconds,
     lease_deadline,
@@ -109,16 +109,15 @@ def _handle_submit_error(task: GenerationTask, exc: ProviderError) -> None:
         )
         return
     if not exc.maybe_sent:
-        if transition(
+        fail_task(
             task.pk,
             State.SUBMITTING,
-            State.FAILED,
             f"Rejected by the provider: {message}",
             fail_code=exc.kind.upper(),
             fail_message=message,
+            release_reason="Rejected by the provider",
             last_error=message,
-        ):
-            credits.release_for_task(task.pk, "Rejected by the provider")
+        )
         return
     transition(
         task.pk,

@@ -17,12 +17,11 @@ import datetime as dt
 
 from django.utils import timezone
 
-from generations import credits
 from generations.apixo import contract
 from generations.models import GenerationTask, State
 from generations.models.tasks import transition
 from generations.pipeline import schedule
-from generations.pipeline.common import release_lease
+from generations.pipeline.common import fail_task, release_lease
 
 UNCONFIRMED = "SUBMISSION_UNCONFIRMED"
 UNCONFIRMED_MESSAGE = (
@@ -58,12 +57,11 @@ def resolve_unknown(task_id: int) -> None:
     if task.callback_token_hash and now < deadline:
         release_lease(task_id, next_action_at=deadline)
         return
-    if transition(
+    fail_task(
         task_id,
         State.UNKNOWN,
-        State.FAILED,
         "Outcome of the submission could not be confirmed",
         fail_code=UNCONFIRMED,
         fail_message=UNCONFIRMED_MESSAGE,
-    ):
-        credits.release_for_task(task_id, "Submission could not be confirmed")
+        release_reason="Submission could not be confirmed",
+    )
