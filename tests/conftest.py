@@ -77,3 +77,7 @@ def browser_type_launch_args(
             "--no-first-run",
         ],
     }
+
+
+from tests.processes import stack  # noqa: E402,F401  (shared fixtures)
+from tests.sim import sim, simulator  # noqa: E402,F401

@@ -53,6 +53,7 @@ class FaultSettings:
     - ``truncated_result_rate``: full Content-Length, half the bytes, hang up.
     - ``not_mp4_result_rate``: 200 with an HTML page labelled ``video/mp4``.
     - ``redirect_result_to``: 302 to that URL (for SSRF tests).
+    - ``slow_result_seconds``: wait before serving (keeps a download in flight).
     """
 
     rate_429: float = 0.0
@@ -72,6 +73,7 @@ class FaultSettings:
     truncated_result_rate: float = 0.0
     not_mp4_result_rate: float = 0.0
     redirect_result_to: str | None = None
+    slow_result_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         for item in dataclasses.fields(self):
@@ -79,7 +81,7 @@ class FaultSettings:
                 value = getattr(self, item.name)
                 if not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
                     raise ConfigError(f"{item.name} must be a fraction between 0 and 1")
-        if self.slow_seconds < 0:
+        if self.slow_seconds < 0 or self.slow_result_seconds < 0:
             raise ConfigError("slow_seconds must not be negative")
         if not self.fail_codes:
             raise ConfigError("fail_codes must name at least one failCode")

@@ -298,6 +298,10 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         except ResultError as error:
             self._send_text(error.status, error.message)
             return
+        if faults.slow_result_seconds > 0:
+            # For crash tests: keeps a download in flight long enough to kill it.
+            sim.counters.add("faults.slow_result")
+            time.sleep(faults.slow_result_seconds)
         if sim.chance(faults.not_mp4_result_rate):
             sim.counters.add("faults.not_mp4_result")
             page = (
