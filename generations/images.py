@@ -1,0 +1,259 @@
+"""Start and end frames: validated, re-encoded uploads and checked https URLs.
+
+Uploaded images are decoded with Pillow (never trusted by name or content type),
+re-encoded (which drops EXIF and any other metadata) and exposed to the provider
+through signed, expiring URLs. Linked images are checked but never fetched by us.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import ipaddress
+import warnings
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
+from django.core.files.base import ContentFile
+from django.urls import reverse
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from generations.apixo import contract
+from generations.models import InputImage
+
+MAX_BYTES = contract.MAX_IMAGE_BYTES
+# Well above any useful frame (8K is 33 MP) and far below a decompression bomb.
+MAX_PIXELS = 40_000_000
+ALLOWED_FORMATS = frozenset(contract.IMAGE_FORMATS)
+SIGNING_SALT = "input-image"
+URL_MAX_LENGTH = 2000
+
+
+class ImageRejected(Exception):
+    """An image we will not use; the message is shown to the member as is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """A decoded, re-encoded image, ready to be stored."""
+
+    data: bytes
+    extension: str
+    width: int
+    height: int
+    sha256: str
+
+
+def prepare_upload(uploaded_file: Any) -> PreparedImage:
+    """Check and re-encode an upload without writing anything.
+
+    ``uploaded_file`` is a Django UploadedFile (or any file object with ``.size``).
+    """
+    size = getattr(uploaded_file, "size", None)
+    if size is None or size > MAX_BYTES:
+        raise ImageRejected(
+            f"The image is larger than {MAX_BYTES // (1024 * 1024)} MB; "
+            "choose a smaller one."
+        )
+    if size == 0:
+        raise ImageRejected("The image file is empty.")
+    uploaded_file.seek(0)
+    raw = uploaded_file.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        raise ImageRejected(
+            f"The image is larger than {MAX_BYTES // (1024 * 1024)} MB; "
+            "choose a smaller one."
+        )
+    image = _decode(raw)
+    return _reencode(image)
+
+
+def _decode(raw: bytes) -> Image.Image:
+    not_an_image = ImageRejected(
+        "This file is not a JPG, PNG or WebP image we can read."
+    )
+    with warnings.catch_warnings():
+        # Pillow warns (and past twice the limit raises) on decompression bombs:
+        # treat both as a rejection.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(raw)) as probe:
+                if probe.format not in ALLOWED_FORMATS:
+                    raise not_an_image
+                _check_pixels(probe.size)
+                probe.verify()
+            # verify() leaves the image unusable: open it again to decode.
+            image = Image.open(io.BytesIO(raw))
+            image.load()
+        except ImageRejected:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageRejected(_too_many_pixels_message()) from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            raise not_an_image from None
+    return image
+
+
+def _check_pixels(size: tuple[int, int]) -> None:
+    width, height = size
+    if width < 1 or height < 1 or width * height > MAX_PIXELS:
+        raise ImageRejected(_too_many_pixels_message())
+
+
+def _too_many_pixels_message() -> str:
+    return (
+        f"The image has more than {MAX_PIXELS // 1_000_000} megapixels; "
+        "use a smaller one."
+    )
+
+
+def _reencode(image: Image.Image) -> PreparedImage:
+    source_format = image.format
+    image = ImageOps.exif_transpose(image)
+    has_alpha = image.mode in {"RGBA", "LA", "PA"} or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    out = io.BytesIO()
+    if has_alpha or source_format == "PNG":
+        image = image.convert("RGBA" if has_alpha else "RGB")
+        image.save(out, "PNG", optimize=True)
+        extension = ".png"
+    else:
+        image.convert("RGB").save(out, "JPEG", quality=92, optimize=True)
+        extension = ".jpg"
+    data = out.getvalue()
+    if len(data) > MAX_BYTES:
+        raise ImageRejected(
+            "The image is too large once converted; choose a smaller one."
+        )
+    return PreparedImage(
+        data=data,
+        extension=extension,
+        width=image.width,
+        height=image.height,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def save_prepared(
+    prepared: PreparedImage, *, owner: AbstractBaseUser, position: int
+) -> InputImage:
+    image = InputImage(
+        owner_id=owner.pk,
+        position=position,
+        width=prepared.width,
+        height=prepared.height,
+        sha256=prepared.sha256,
+    )
+    image.file.save(
+        f"{prepared.sha256}{prepared.extension}",
+        ContentFile(prepared.data),
+        save=False,
+    )
+    image.save()
+    return image
+
+
+def store_upload(
+    uploaded_file: Any, *, owner: AbstractBaseUser, position: int
+) -> InputImage:
+    """Validate, re-encode and store an uploaded frame. Raises ImageRejected."""
+    return save_prepared(prepare_upload(uploaded_file), owner=owner, position=position)
+
+
+def check_image_url(url: str) -> str:
+    """The URL, stripped, if the provider may be sent to it. Raises ImageRejected.
+
+    We never fetch it ourselves; we only refuse what cannot be a public https image.
+    """
+    url = url.strip()
+    if len(url) > URL_MAX_LENGTH:
+        raise ImageRejected("The image address is too long.")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ImageRejected("This is not a valid image address.") from None
+    if parts.scheme != "https":
+        raise ImageRejected("The image address must start with https://.")
+    if not host:
+        raise ImageRejected("The image address has no host name.")
+    if parts.username or parts.password:
+        raise ImageRejected("The image address must not contain a password.")
+    if _is_local_host(host):
+        raise ImageRejected(
+            "The image address must be on the public internet, not a local or "
+            "private network."
+        )
+    return url
+
+
+def _is_local_host(host: str) -> bool:
+    host = host.rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return (
+        address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address.is_reserved
+        or address.is_multicast
+        or address.is_unspecified
+    )
+
+
+def image_from_url(url: str, *, owner: AbstractBaseUser, position: int) -> InputImage:
+    """Record a linked frame (checked, not fetched). Raises ImageRejected."""
+    return InputImage.objects.create(
+        owner_id=owner.pk, position=position, source_url=check_image_url(url)
+    )
+
+
+def signed_url_for(image: InputImage) -> str:
+    """The absolute URL the provider fetches this frame from.
+
+    Uploaded frames get a signed URL that expires after
+    ``SIGNED_IMAGE_URL_TTL_SECONDS``; linked frames keep their own address.
+    """
+    if image.source_url and not image.file:
+        return image.source_url
+    token = signing.TimestampSigner(salt=SIGNING_SALT).sign(str(image.pk))
+    path = reverse("input_image_public", args=[token])
+    return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def image_for_token(token: str) -> InputImage | None:
+    """The uploaded frame a signed token names, or None if bad or expired."""
+    try:
+        value = signing.TimestampSigner(salt=SIGNING_SALT).unsign(
+            token, max_age=settings.SIGNED_IMAGE_URL_TTL_SECONDS
+        )
+    except signing.BadSignature:
+        return None
+    if not value.isdigit():
+        return None
+    return InputImage.objects.filter(pk=int(value)).exclude(file="").first()
+
+
+def content_type_for(name: str | None) -> str:
+    lowered = (name or "").lower()
+    if lowered.endswith(".png"):
+        return "image/png"
+    if lowered.endswith(".webp"):
+        return "image/webp"
+    return "image/jpeg"

@@ -1,0 +1,145 @@
+"""A task as a card: what the member sees at a glance, computed without queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from generations.apixo import contract
+from generations.models import GenerationTask, State
+
+# Progress is an estimate from the documented generation times; it never claims
+# to be done before the video is in our storage.
+PROGRESS_CAP = 95
+
+STATE_TONES: dict[str, str] = {
+    State.QUEUED: "neutral",
+    State.SUBMITTING: "info",
+    State.WAITING: "info",
+    State.GENERATING: "active",
+    State.DOWNLOADING: "active",
+    State.SUCCEEDED: "success",
+    State.FAILED: "danger",
+    State.UNKNOWN: "warning",
+    State.CANCELLED: "muted",
+}
+
+
+def epoch_ms(moment: dt.datetime | None) -> int | None:
+    return int(moment.timestamp() * 1000) if moment else None
+
+
+def expected_seconds(duration: int) -> int:
+    low, high = contract.GENERATION_SECONDS.get(duration, (60.0, 120.0))
+    return round((low + high) / 2)
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+@dataclass(frozen=True)
+class TaskCard:
+    task: GenerationTask
+    now: dt.datetime
+
+    @property
+    def tone(self) -> str:
+        return STATE_TONES.get(self.task.state, "neutral")
+
+    @property
+    def elapsed_seconds(self) -> int:
+        end = self.task.finished_at or self.now
+        return max(0, int((end - self.task.created_at).total_seconds()))
+
+    @property
+    def elapsed_label(self) -> str:
+        return format_seconds(self.elapsed_seconds)
+
+    @property
+    def expected_seconds(self) -> int:
+        return expected_seconds(self.task.duration)
+
+    @property
+    def since_submit_seconds(self) -> int:
+        if self.task.submitted_at is None:
+            return 0
+        end = self.task.finished_at or self.now
+        return max(0, int((end - self.task.submitted_at).total_seconds()))
+
+    @property
+    def show_progress(self) -> bool:
+        return self.task.state not in {State.FAILED, State.CANCELLED}
+
+    @property
+    def progress(self) -> int:
+        if self.task.state == State.SUCCEEDED:
+            return 100
+        if self.task.submitted_at is None:
+            return 0
+        ratio = self.since_submit_seconds / max(1, self.expected_seconds)
+        return min(PROGRESS_CAP, int(ratio * 100))
+
+    @property
+    def eta_label(self) -> str:
+        state = self.task.state
+        if state == State.QUEUED:
+            return "Waiting for a free slot"
+        if state == State.DOWNLOADING:
+            return "Copying the video to our storage"
+        if state == State.UNKNOWN:
+            return "Checking with the provider"
+        left = self.expected_seconds - self.since_submit_seconds
+        if left <= 0:
+            return "Taking longer than usual"
+        return f"About {format_seconds(left)} left"
+
+    @property
+    def created_ms(self) -> int | None:
+        return epoch_ms(self.task.created_at)
+
+    @property
+    def submitted_ms(self) -> int | None:
+        return epoch_ms(self.task.submitted_at)
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.task.state == State.QUEUED
+
+    @property
+    def can_retry(self) -> bool:
+        return self.task.state in {State.FAILED, State.CANCELLED}
+
+    @property
+    def can_hide(self) -> bool:
+        return self.task.is_terminal
+
+    @property
+    def remix_url(self) -> str:
+        return remix_url(self.task)
+
+
+def remix_url(task: GenerationTask) -> str:
+    """The dashboard with the create form prefilled from this task."""
+    query: dict[str, str | int] = {
+        "mode": task.mode,
+        "prompt": task.prompt,
+        "resolution": task.resolution,
+        "duration": task.duration,
+        "aspect_ratio": task.aspect_ratio,
+        "sound": int(task.sound),
+        "fixed_lens": int(task.fixed_lens),
+        "routing": task.routing,
+        "delivery": task.delivery,
+    }
+    return f"{reverse('dashboard')}?{urlencode(query)}#create"

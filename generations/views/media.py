@@ -1,0 +1,178 @@
+"""Serving videos, posters and input frames, with HTTP Range support.
+
+Django's FileResponse ignores Range, and browsers (Safari above all) need 206
+answers to seek or even to play. Only files named by a row the member may see are
+served, under URLs that do not reveal storage paths; MEDIA_ROOT is never served
+wholesale.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterator
+from typing import IO
+
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.http import http_date
+from django.views.decorators.http import require_safe
+
+from generations import images
+from generations.models import InputImage
+from generations.views.common import AuthedHttpRequest, visible_video_task_or_404
+
+CHUNK_SIZE = 64 * 1024
+RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class Unsatisfiable(Exception):
+    pass
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """The inclusive (first, last) byte of a single-range header, or None.
+
+    None means "answer with the whole file": no header, a unit other than bytes,
+    several ranges, or a malformed one (RFC 9110 lets a server ignore those).
+    Raises Unsatisfiable when the range lies outside the file.
+    """
+    match = RANGE_RE.match(header.strip().replace(" ", ""))
+    if not match:
+        return None
+    first_raw, last_raw = match.groups()
+    if not first_raw and not last_raw:
+        return None
+    if not first_raw:
+        suffix = int(last_raw)
+        if suffix == 0 or size == 0:
+            raise Unsatisfiable
+        return max(0, size - suffix), size - 1
+    first = int(first_raw)
+    last = int(last_raw) if last_raw else size - 1
+    if last_raw and last < first:
+        return None
+    if first >= size:
+        raise Unsatisfiable
+    return first, min(last, size - 1)
+
+
+def _chunks(file: IO[bytes], first: int, length: int) -> Iterator[bytes]:
+    try:
+        file.seek(first)
+        remaining = length
+        while remaining > 0:
+            chunk = file.read(min(CHUNK_SIZE, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        file.close()
+
+
+def ranged_file_response(
+    request: HttpRequest,
+    name: str | None,
+    content_type: str,
+    *,
+    download_name: str | None = None,
+) -> HttpResponseBase:
+    """A 200, 206 or 416 answer for a file in default storage, streamed in chunks."""
+    if not name or not default_storage.exists(name):
+        raise Http404("The file is missing.")
+    size = default_storage.size(name)
+    try:
+        mtime = int(default_storage.get_modified_time(name).timestamp())
+        modified: str | None = http_date(mtime)
+    except NotImplementedError:
+        mtime, modified = zlib.crc32(name.encode()), None
+    etag = f'"{size:x}-{mtime:x}"'
+    header = request.headers.get("Range", "")
+    if_range = request.headers.get("If-Range", "")
+    if if_range and if_range not in {etag, modified}:
+        header = ""  # the file changed since the client's copy: send it all
+    try:
+        byte_range = parse_range(header, size) if header else None
+    except Unsatisfiable:
+        refusal = HttpResponse(status=416)
+        refusal["Content-Range"] = f"bytes */{size}"
+        refusal["Accept-Ranges"] = "bytes"
+        return refusal
+    first, last = byte_range if byte_range else (0, size - 1)
+    length = max(0, last - first + 1)
+    file = default_storage.open(name, "rb")
+    if request.method == "HEAD":
+        file.close()
+        stream: Iterator[bytes] = iter(())
+    else:
+        stream = _chunks(file, first, length)
+    response = StreamingHttpResponse(
+        stream, status=206 if byte_range else 200, content_type=content_type
+    )
+    response["Content-Length"] = str(length)
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    if modified:
+        response["Last-Modified"] = modified
+    if byte_range:
+        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    if download_name:
+        response["Content-Disposition"] = f'attachment; filename="{download_name}"'
+    return response
+
+
+@login_required
+@require_safe
+def video_file(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
+    task = visible_video_task_or_404(request, pk)
+    download = f"seedance-{task.pk}.mp4" if "download" in request.GET else None
+    return ranged_file_response(
+        request, task.video.file.name, "video/mp4", download_name=download
+    )
+
+
+@login_required
+@require_safe
+def video_poster(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
+    task = visible_video_task_or_404(request, pk)
+    name = task.video.poster.name
+    return ranged_file_response(request, name, images.content_type_for(name))
+
+
+@login_required
+@require_safe
+def input_image_file(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
+    """A start or end frame: its owner's, or one of a video the team may see."""
+    user = request.user
+    image = (
+        InputImage.objects.filter(pk=pk)
+        .exclude(file="")
+        .filter(
+            Q(owner_id=user.pk)
+            | Q(task__is_private=False, task__hidden=False, task__isnull=False)
+        )
+        .first()
+    )
+    if image is None:
+        raise Http404("No such image.")
+    name = image.file.name
+    return ranged_file_response(request, name, images.content_type_for(name))
+
+
+@require_safe
+def input_image_public(request: HttpRequest, token: str) -> HttpResponseBase:
+    """The signed, expiring URL the provider fetches an uploaded frame from."""
+    image = images.image_for_token(token)
+    if image is None:
+        raise Http404("This link is invalid or has expired.")
+    name = image.file.name
+    response = ranged_file_response(request, name, images.content_type_for(name))
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response

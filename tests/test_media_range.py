@@ -1,0 +1,333 @@
+"""Serving videos, posters and frames: permissions and HTTP Range (200/206/416).
+
+Also home of the helpers other view tests import to make real finished videos.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from django.conf import settings
+from django.utils import timezone
+from PIL import Image
+
+from generations.models import GenerationTask, InputImage, State, VideoAsset
+
+
+def make_mp4(
+    path: Path, *, size: int = 64, seconds: float = 1.0, fps: int = 24
+) -> None:
+    """A small real H.264 MP4 (a moving gradient), written with PyAV."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width = size
+        stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        for index in range(round(seconds * fps)):
+            shade = int(255 * index / max(1, seconds * fps))
+            image = Image.new("RGB", (size, size), (shade, 80, 255 - shade))
+            frame = av.VideoFrame.from_image(image)
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def make_finished_task(owner: Any, **fields: Any) -> GenerationTask:
+    """A succeeded task with a real MP4 and JPEG poster in MEDIA_ROOT."""
+    now = timezone.now()
+    defaults: dict[str, Any] = {
+        "prompt": "A lighthouse in a storm, waves crashing",
+        "cost": 16,
+        "state": State.SUCCEEDED,
+        "created_at": now - dt.timedelta(minutes=3),
+        "submitted_at": now - dt.timedelta(minutes=2),
+        "finished_at": now,
+        "provider_cost_ms": 61000,
+    }
+    defaults.update(fields)
+    task = GenerationTask.objects.create(owner=owner, **defaults)
+    attach_video(task)
+    return task
+
+
+def attach_video(task: GenerationTask) -> VideoAsset:
+    """A real MP4 and JPEG poster in MEDIA_ROOT, recorded as the task's video."""
+    root = Path(settings.MEDIA_ROOT)
+    name = f"videos/test/task-{task.pk}.mp4"
+    make_mp4(root / name)
+    poster = f"videos/test/task-{task.pk}.jpg"
+    Image.new("RGB", (64, 64), (40, 90, 200)).save(root / poster, "JPEG")
+    return VideoAsset.objects.create(
+        task=task,
+        file=name,
+        poster=poster,
+        width=64,
+        height=64,
+        duration_seconds=1.0,
+        has_audio=False,
+        size_bytes=(root / name).stat().st_size,
+        sha256="0" * 64,
+    )
+
+
+def body(response: Any) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def video_bytes(task: GenerationTask) -> bytes:
+    return (Path(settings.MEDIA_ROOT) / task.video.file.name).read_bytes()
+
+
+@pytest.fixture
+def video(alice: Any) -> GenerationTask:
+    return make_finished_task(alice)
+
+
+@pytest.mark.django_db
+def test_it_serves_the_whole_video_with_accept_ranges(
+    client: Any, alice: Any, video: GenerationTask
+) -> None:
+    client.force_login(alice)
+    response = client.get(f"/media/videos/{video.pk}.mp4")
+    data = video_bytes(video)
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "video/mp4"
+    assert response["Accept-Ranges"] == "bytes"
+    assert response["Content-Length"] == str(len(data))
+    assert body(response) == data
+
+
+@pytest.mark.django_db
+def test_it_answers_a_closed_range_with_206(
+    client: Any, alice: Any, video: GenerationTask
+) -> None:
+    client.force_login(alice)
+    response = client.get(f"/media/videos/{video.pk}.mp4", HTTP_RANGE="bytes=10-99")
+    data = video_bytes(video)
+    assert response.status_code == 206
+    assert response["Content-Range"] == f"bytes 10-99/{len(data)}"
+    assert response["Content-Length"] == "90"
+    assert body(response) == data[10:100]
+
+
+@pytest.mark.django_db
+def test_it_answers_an_open_range_with_206(
+    client: Any, alice: Any, video: GenerationTask
+) -> None:
+    client.force_login(alice)
+    data = video_bytes(video)
+    response = client.get(f"/media/videos/{video.pk}.mp4", HTTP_RANGE="bytes=100-")
+    assert response.status_code == 206
+    assert response["Content-Range"] == f"bytes 100-{len(data) - 1}/{len(data)}"
+    assert body(response) == data[100:]
+
+
+@pytest.mark.django_db
+def test_it_answers_a_suffix_range_with_206(
+    client: Any, alice: Any, video: GenerationTask
+) -> None:
+    client.force_login(alice)
+    data = video_bytes(video)
+    response = client.get(f"/media/videos/{video.pk}.mp4", HTTP_RANGE="bytes=-500")
+    assert response.status_code == 206
+    start = len(data) - 500
+    assert response["Content-Range"] == f"bytes {start}-{len(data) - 1}/{len(data)}"
+    assert response["Content-Length"] == "500"
+    assert body(response) == data[-500:]
+
+
+@pytest.mark.django_db
+def test_it_clamps_a_range_past_the_end(
+    client: Any, alice: Any, video: GenerationTask
+) -> None:
+    client.force_login(alice)
+    data = video_bytes(video)
+    response = client.get(
+        f"/media/videos/{video.pk}.mp4", HTTP_RANGE="bytes=0-99999999"
+    )
+    assert response.status_code == 206
+    assert response["Content-Range"] == f"bytes 0-{len(data) - 1}/{len(data)}"
+    assert body(response) == data
+
+
+@pytest.mark.django_db
+def test_it_streams_a_file_larger_than_one_chunk_in_pieces(
+    client: Any, alice: Any
+) -> None:
+    task = make_finished_task(alice)
+    path = Path(settings.MEDIA_ROOT) / task.video.file.name
+    path.write_bytes(b"\0" * (200 * 1024 + 7))
+    client.force_login(alice)
+    response = client.get(f"/media/videos/{task.pk}.mp4")
+    chunks = list(response.streaming_content)
+    assert len(chunks) == 4
+    assert sum(len(c) for c in chunks) == 200 * 1024 + 7
+
+
+@pytest.mark.parametrize("header", ["bytes=999999999-", "bytes=-0"])
+@pytest.mark.django_db
+def test_it_answers_an_unsatisfiable_range_with_416(
+    client: Any, alice: Any, video: GenerationTask, header: str
+) -> None:
+    client.force_login(alice)
+    size = len(video_bytes(video))
+    response = client.get(f"/media/videos/{video.pk}.mp4", HTTP_RANGE=header)
+    assert response.status_code == 416
+    assert response["Content-Range"] == f"bytes */{size}"
+
+
+@pytest.mark.parametrize(
+    "header", ["bytes=0-1,5-9", "items=0-5", "bytes=9-2", "bytes=abc"]
+)
+@pytest.mark.django_db
+def test_it_ignores_ranges_it_does_not_support(
+    client: Any, alice: Any, video: GenerationTask, header: str
+) -> None:
+    client.force_login(alice)
+    response = client.get(f"/media/videos/{video.pk}.mp4", HTTP_RANGE=header)
+    assert response.status_code == 200
+    assert body(response) == video_bytes(video)
+
+
+@pytest.mark.django_db
+def test_it_sends_everything_when_if_range_does_not_match(
+    client: Any, alice: Any, video: GenerationTask
+) -> None:
+    client.force_login(alice)
+    response = client.get(
+        f"/media/videos/{video.pk}.mp4", HTTP_RANGE="bytes=0-9", HTTP_IF_RANGE='"stale"'
+    )
+    assert response.status_code == 200
+    etag = response["ETag"]
+    again = client.get(
+        f"/media/videos/{video.pk}.mp4", HTTP_RANGE="bytes=0-9", HTTP_IF_RANGE=etag
+    )
+    assert again.status_code == 206
+
+
+@pytest.mark.django_db
+def test_it_offers_a_download(client: Any, alice: Any, video: GenerationTask) -> None:
+    client.force_login(alice)
+    response = client.get(f"/media/videos/{video.pk}.mp4?download=1")
+    assert (
+        response["Content-Disposition"]
+        == f'attachment; filename="seedance-{video.pk}.mp4"'
+    )
+
+
+@pytest.mark.django_db
+def test_it_serves_the_poster_as_jpeg(
+    client: Any, alice: Any, video: GenerationTask
+) -> None:
+    client.force_login(alice)
+    response = client.get(f"/media/posters/{video.pk}.jpg")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(body(response))).format == "JPEG"
+
+
+@pytest.mark.django_db
+def test_it_lets_a_teammate_watch_a_public_video(
+    client: Any, bob: Any, video: GenerationTask
+) -> None:
+    client.force_login(bob)
+    assert client.get(f"/media/videos/{video.pk}.mp4").status_code == 200
+    assert client.get(f"/media/posters/{video.pk}.jpg").status_code == 200
+
+
+@pytest.mark.django_db
+def test_it_hides_someone_elses_private_video(
+    client: Any, alice: Any, bob: Any
+) -> None:
+    task = make_finished_task(alice, is_private=True)
+    client.force_login(bob)
+    assert client.get(f"/media/videos/{task.pk}.mp4").status_code == 404
+    assert client.get(f"/media/posters/{task.pk}.jpg").status_code == 404
+    client.force_login(alice)
+    assert client.get(f"/media/videos/{task.pk}.mp4").status_code == 200
+
+
+@pytest.mark.django_db
+def test_it_404s_for_a_task_without_video(client: Any, alice: Any) -> None:
+    task = GenerationTask.objects.create(owner=alice, prompt="pending", cost=8)
+    client.force_login(alice)
+    assert client.get(f"/media/videos/{task.pk}.mp4").status_code == 404
+    assert client.get("/media/videos/999999.mp4").status_code == 404
+
+
+@pytest.mark.django_db
+def test_it_404s_when_the_file_is_missing(
+    client: Any, alice: Any, video: GenerationTask
+) -> None:
+    (Path(settings.MEDIA_ROOT) / video.video.file.name).unlink()
+    client.force_login(alice)
+    assert client.get(f"/media/videos/{video.pk}.mp4").status_code == 404
+
+
+@pytest.mark.django_db
+def test_it_refuses_media_to_anonymous_visitors(
+    client: Any, video: GenerationTask
+) -> None:
+    response = client.get(f"/media/videos/{video.pk}.mp4")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+@pytest.mark.django_db
+def test_it_refuses_post_on_media(
+    client: Any, alice: Any, video: GenerationTask
+) -> None:
+    client.force_login(alice)
+    assert client.post(f"/media/videos/{video.pk}.mp4").status_code == 405
+    assert client.post(f"/media/posters/{video.pk}.jpg").status_code == 405
+
+
+@pytest.mark.django_db
+def test_it_answers_head_without_a_body(
+    client: Any, alice: Any, video: GenerationTask
+) -> None:
+    client.force_login(alice)
+    response = client.head(f"/media/videos/{video.pk}.mp4")
+    assert response.status_code == 200
+    assert response["Content-Length"] == str(len(video_bytes(video)))
+    assert body(response) == b""
+
+
+@pytest.mark.django_db
+def test_it_does_not_serve_media_root_wholesale(
+    client: Any, alice: Any, video: GenerationTask
+) -> None:
+    client.force_login(alice)
+    assert client.get(f"/media/{video.video.file.name}").status_code == 404
+
+
+@pytest.mark.django_db
+def test_it_serves_input_frames_to_those_who_may_see_them(
+    client: Any, alice: Any, bob: Any, video: GenerationTask
+) -> None:
+    root = Path(settings.MEDIA_ROOT)
+    (root / "inputs").mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 8)).save(root / "inputs/start.png")
+    frame = InputImage.objects.create(owner=alice, task=video, file="inputs/start.png")
+    draft = InputImage.objects.create(owner=alice, task=None, file="inputs/start.png")
+    client.force_login(bob)
+    response = client.get(f"/media/frames/{frame.pk}/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert client.get(f"/media/frames/{draft.pk}/").status_code == 404
+    GenerationTask.objects.filter(pk=video.pk).update(is_private=True)
+    assert client.get(f"/media/frames/{frame.pk}/").status_code == 404
+    client.force_login(alice)
+    assert client.get(f"/media/frames/{frame.pk}/").status_code == 200
+    assert client.get(f"/media/frames/{draft.pk}/").status_code == 200

@@ -1,0 +1,658 @@
+"""The Studio page: create, the live task list, and the card actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from PIL import Image
+
+from generations import credits, forms, services
+from generations.models import (
+    CreditAccount,
+    GenerationTask,
+    InputImage,
+    LedgerEntry,
+    State,
+)
+from tests.test_media_range import make_finished_task
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+VALID = {
+    "mode": "text-to-video",
+    "prompt": "A lighthouse in a storm, slow dolly in, waves crashing",
+    "resolution": "720p",
+    "duration": "8",
+    "aspect_ratio": "16:9",
+    "sound": "on",
+    "routing": "auto",
+    "delivery": "polling",
+}
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def png() -> SimpleUploadedFile:
+    out = io.BytesIO()
+    Image.new("RGB", (48, 32), (220, 120, 20)).save(out, "PNG")
+    return SimpleUploadedFile("frame.png", out.getvalue(), content_type="image/png")
+
+
+def queue(
+    owner: Any, prompt: str = "A fox in the snow", **fields: Any
+) -> GenerationTask:
+    params = services.GenerationParams(prompt=prompt, duration=4, resolution="480p")
+    [task] = services.create_generations(owner=owner, variants=[params])
+    if fields:
+        GenerationTask.objects.filter(pk=task.pk).update(**fields)
+        task.refresh_from_db()
+    return task
+
+
+def balance(user: Any) -> int:
+    return CreditAccount.objects.get(user=user).balance
+
+
+def html(response: Any) -> str:
+    return response.content.decode()
+
+
+# ---------- the page ----------
+
+
+@pytest.mark.django_db
+def test_it_shows_the_form_and_only_my_tasks(client: Any, alice: Any, bob: Any) -> None:
+    mine = queue(alice, "Alice's fox")
+    theirs = queue(bob, "Bob's owl")
+    client.force_login(alice)
+    response = client.get("/")
+    assert response.status_code == 200
+    page = html(response)
+    assert 'id="create-form"' in page
+    assert f'id="task-{mine.pk}"' in page
+    assert f'id="task-{theirs.pk}"' not in page
+    assert 'id="price-table"' in page
+    assert "(1 running) Seedance Studio" in page
+    assert 'data-balance="992"' in page
+
+
+@pytest.mark.django_db
+def test_it_polls_only_while_something_is_in_flight(client: Any, alice: Any) -> None:
+    client.force_login(alice)
+    idle = html(client.get("/"))
+    live = re.search(r'<div id="task-live"[^>]*>', idle, re.S)
+    assert live and "hx-trigger" not in live.group(0)
+    queue(alice)
+    busy = html(client.get("/"))
+    live = re.search(r'<div id="task-live"[^>]*>', busy, re.S)
+    assert live and 'hx-trigger="every 2s"' in live.group(0)
+    assert "/tasks/refresh/?since=" in live.group(0)
+
+
+@pytest.mark.django_db
+def test_it_shows_an_empty_state(client: Any, alice: Any) -> None:
+    client.force_login(alice)
+    assert "No tasks yet" in html(client.get("/"))
+
+
+@pytest.mark.django_db
+def test_it_prefills_the_form_from_a_remix_link(client: Any, alice: Any) -> None:
+    client.force_login(alice)
+    page = html(
+        client.get(
+            "/?prompt=A+remixed+fox&duration=12&aspect_ratio=9:16&resolution=8k&sound=0"
+        )
+    )
+    assert ">A remixed fox</textarea>" in page
+    assert re.search(r'value="12"[^>]*checked', page)
+    assert re.search(r'value="9:16"[^>]*checked', page)
+    assert re.search(r'value="720p"[^>]*checked', page)  # 8k ignored
+    assert not re.search(r'name="sound"[^>]*checked', page)
+
+
+@pytest.mark.django_db
+def test_it_pages_older_tasks_by_id(client: Any, alice: Any) -> None:
+    from generations.views import dashboard
+
+    tasks = [queue(alice, f"task {i}") for i in range(dashboard.PAGE_SIZE + 2)]
+    client.force_login(alice)
+    first = html(client.get("/"))
+    assert f'id="task-{tasks[-1].pk}"' in first
+    assert f'id="task-{tasks[0].pk}"' not in first
+    before = tasks[2].pk
+    assert f"?before={before}" in first
+    older = html(client.get(f"/?before={before}"))
+    assert f'id="task-{tasks[0].pk}"' in older
+    assert f'id="task-{tasks[2].pk}"' not in older
+
+
+@pytest.mark.django_db
+def test_it_rejects_a_bad_before(client: Any, alice: Any) -> None:
+    client.force_login(alice)
+    assert client.get("/?before=abc").status_code == 400
+
+
+@pytest.mark.django_db
+def test_it_sends_anonymous_visitors_to_login(client: Any) -> None:
+    for url in ["/", "/tasks/refresh/?since=0"]:
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/login/?next=")
+    for url in ["/tasks/", "/tasks/1/cancel/", "/tasks/1/retry/", "/tasks/1/hide/"]:
+        response = client.post(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/login/")
+    assert not GenerationTask.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_wrong_methods(client: Any, alice: Any) -> None:
+    task = queue(alice)
+    client.force_login(alice)
+    assert client.post("/").status_code == 405
+    assert client.get("/tasks/").status_code == 405
+    assert client.post("/tasks/refresh/?since=0").status_code == 405
+    for action in ["cancel", "retry", "hide"]:
+        assert client.get(f"/tasks/{task.pk}/{action}/").status_code == 405
+
+
+# ---------- create ----------
+
+
+@pytest.mark.django_db
+def test_it_queues_a_task_and_redirects_without_htmx(client: Any, alice: Any) -> None:
+    client.force_login(alice)
+    response = client.post("/tasks/", VALID)
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    task = GenerationTask.objects.get()
+    assert task.owner == alice
+    assert task.state == State.QUEUED
+    assert (task.resolution, task.duration, task.aspect_ratio) == ("720p", 8, "16:9")
+    assert task.cost == 32
+    assert LedgerEntry.objects.get(task=task, kind="hold").amount == -32
+    assert balance(alice) == 1000 - 32
+    assert "Queued" in html(client.get("/"))
+
+
+@pytest.mark.django_db
+def test_it_answers_htmx_with_the_new_card_and_a_fresh_form(
+    client: Any, alice: Any
+) -> None:
+    client.force_login(alice)
+    response = client.post("/tasks/", VALID, **HTMX)
+    assert response.status_code == 200
+    task = GenerationTask.objects.get()
+    page = html(response)
+    assert page.lstrip().startswith("<form")
+    assert '<div hx-swap-oob="afterbegin:#task-cards">' in page
+    assert f'id="task-{task.pk}"' in page
+    live = re.search(r'<div id="task-live"[^>]*>', page, re.S)
+    assert live and 'hx-swap-oob="true"' in live.group(0)
+    assert 'hx-trigger="every 2s"' in live.group(0)
+    assert f"after={task.pk}" in live.group(0)
+    assert 'data-balance="968"' in page
+    # The prompt is cleared; the other settings are kept for the next one.
+    assert "></textarea>" in page
+    assert re.search(r'value="16:9"[^>]*checked', page)
+
+
+@pytest.mark.django_db
+def test_it_queues_one_task_per_variant(client: Any, alice: Any) -> None:
+    client.force_login(alice)
+    data = {**VALID, "extra_aspect_ratios": ["9:16"], "extra_durations": ["4"]}
+    response = client.post("/tasks/", data, **HTMX)
+    assert response.status_code == 200
+    tasks = GenerationTask.objects.order_by("pk")
+    assert [(t.aspect_ratio, t.duration) for t in tasks] == [
+        ("16:9", 8),
+        ("16:9", 4),
+        ("9:16", 8),
+        ("9:16", 4),
+    ]
+    assert len({t.batch for t in tasks}) == 1
+    assert tasks[0].batch is not None
+    assert balance(alice) == 1000 - (32 + 16) * 2
+    assert "Queued 4 videos." in html(response)
+
+
+@pytest.mark.django_db
+def test_it_creates_an_image_to_video_task_with_two_frames(
+    client: Any, alice: Any
+) -> None:
+    client.force_login(alice)
+    data = {
+        **VALID,
+        "mode": "image-to-video",
+        "start_image": png(),
+        "end_image": png(),
+    }
+    response = client.post("/tasks/", data)
+    assert response.status_code == 302
+    task = GenerationTask.objects.get()
+    assert task.mode == "image-to-video"
+    start, end = task.images.order_by("position")
+    assert (start.position, end.position) == (0, 1)
+    assert start.file and end.file
+    # Only the task's own frames remain; the drafts were folded into them.
+    assert InputImage.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_it_creates_an_image_to_video_task_from_a_url(client: Any, alice: Any) -> None:
+    client.force_login(alice)
+    data = {
+        **VALID,
+        "mode": "image-to-video",
+        "start_image_url": "https://images.example.com/a.jpg",
+    }
+    assert client.post("/tasks/", data).status_code == 302
+    [frame] = GenerationTask.objects.get().images.all()
+    assert frame.source_url == "https://images.example.com/a.jpg"
+
+
+@pytest.mark.django_db
+def test_it_queues_nothing_without_enough_credits(client: Any, alice: Any) -> None:
+    credits.adjust(user=alice, amount=-990, reason="test")
+    client.force_login(alice)
+    response = client.post("/tasks/", VALID, **HTMX)
+    assert response.status_code == 422
+    page = html(response)
+    assert "Not enough credits" in page
+    assert "This needs 32 credits but only 10 are available." in page
+    assert VALID["prompt"] in page  # the values are kept
+    assert not GenerationTask.objects.exists()
+    assert not LedgerEntry.objects.filter(kind="hold").exists()
+    assert balance(alice) == 10
+
+
+@pytest.mark.django_db
+def test_it_queues_nothing_past_the_daily_limit(client: Any, alice: Any) -> None:
+    CreditAccount.objects.filter(user=alice).update(daily_credit_limit=10)
+    client.force_login(alice)
+    response = client.post("/tasks/", VALID, **HTMX)
+    assert response.status_code == 422
+    assert "daily limit of 10 credits" in html(response)
+    assert not GenerationTask.objects.exists()
+    assert balance(alice) == 1000
+
+
+@pytest.mark.django_db
+def test_it_keeps_uploaded_frames_across_a_credit_error(
+    client: Any, alice: Any
+) -> None:
+    credits.adjust(user=alice, amount=-995, reason="test")
+    client.force_login(alice)
+    data = {**VALID, "mode": "image-to-video", "start_image": png()}
+    response = client.post("/tasks/", data)
+    assert response.status_code == 422
+    page = html(response)
+    ref = re.search(r'name="start_image_ref" value="([^"]+)"', page)
+    assert ref, "the stored frame is offered again"
+    assert "Kept from your last try" in page
+    credits.grant(user=alice, amount=100, reason="top up")
+    again = {**VALID, "mode": "image-to-video", "start_image_ref": ref.group(1)}
+    assert client.post("/tasks/", again).status_code == 302
+    [frame] = GenerationTask.objects.get().images.all()
+    assert frame.file
+
+
+@pytest.mark.django_db
+def test_it_rerenders_only_the_form_on_htmx_errors(client: Any, alice: Any) -> None:
+    client.force_login(alice)
+    response = client.post("/tasks/", {**VALID, "prompt": "no"}, **HTMX)
+    assert response.status_code == 422
+    page = html(response)
+    assert page.lstrip().startswith("<form")
+    assert "at least 3 characters" in page
+    assert 'aria-invalid="true"' in page
+
+
+# ---------- live refresh ----------
+
+
+def refresh(client: Any, since: dt.datetime | int, after: int | None = None) -> Any:
+    stamp = since if isinstance(since, int) else int(since.timestamp() * 1000)
+    url = f"/tasks/refresh/?since={stamp}"
+    if after is not None:
+        url += f"&after={after}"
+    return client.get(url, **HTMX)
+
+
+@pytest.mark.django_db
+def test_it_refreshes_only_the_cards_that_changed(client: Any, alice: Any) -> None:
+    first, second, third = (queue(alice, f"task {i}") for i in range(3))
+    past = timezone.now() - dt.timedelta(minutes=5)
+    GenerationTask.objects.update(updated_at=past)
+    since = timezone.now() - dt.timedelta(minutes=1)
+    GenerationTask.objects.filter(pk=second.pk).update(
+        state=State.GENERATING, updated_at=timezone.now()
+    )
+    client.force_login(alice)
+    response = refresh(client, since, after=third.pk)
+    assert response.status_code == 200
+    page = html(response)
+    assert f'<li id="task-{second.pk}"' in page
+    assert f'id="task-{first.pk}"' not in page
+    assert f'id="task-{third.pk}"' not in page
+    card = re.search(rf'<li id="task-{second.pk}"[^>]*>', page, re.S)
+    assert card and 'hx-swap-oob="true"' in card.group(0)
+    assert "Generating" in page
+    assert page.lstrip().startswith('<div id="task-live"')
+    assert 'hx-trigger="every 2s"' in page
+
+
+@pytest.mark.django_db
+def test_it_sends_new_cards_to_the_top(client: Any, alice: Any) -> None:
+    old = queue(alice, "old")
+    GenerationTask.objects.update(updated_at=timezone.now() - dt.timedelta(minutes=5))
+    since = timezone.now() - dt.timedelta(minutes=1)
+    new = queue(alice, "made in another tab")
+    client.force_login(alice)
+    page = html(refresh(client, since, after=old.pk))
+    block = page.split('<div hx-swap-oob="afterbegin:#task-cards">', 1)[1]
+    assert f'<li id="task-{new.pk}"' in block
+    assert f"after={new.pk}" in page
+    card = re.search(rf'<li id="task-{new.pk}"[^>]*>', page, re.S)
+    assert card and "hx-swap-oob" not in card.group(0)
+
+
+@pytest.mark.django_db
+def test_it_stops_polling_when_nothing_is_in_flight(client: Any, alice: Any) -> None:
+    task = queue(alice)
+    since = timezone.now() - dt.timedelta(seconds=5)
+    services.cancel_task(task)
+    client.force_login(alice)
+    page = html(refresh(client, since, after=task.pk))
+    live = re.search(r'<div id="task-live"[^>]*>', page, re.S)
+    assert live and "hx-trigger" not in live.group(0)
+    assert "hx-get" not in live.group(0)
+    assert 'data-running="0"' in live.group(0)
+    assert "Cancelled" in page
+    assert 'id="credit-balance"' in page  # the released credits show at once
+
+
+@pytest.mark.django_db
+def test_it_removes_a_card_hidden_in_another_tab(client: Any, alice: Any) -> None:
+    task = queue(alice)
+    services.cancel_task(task)
+    since = timezone.now() - dt.timedelta(seconds=1)
+    services.set_hidden(task, True)
+    client.force_login(alice)
+    page = html(refresh(client, since, after=task.pk))
+    assert f'<li id="task-{task.pk}" hx-swap-oob="delete"></li>' in page
+
+
+@pytest.mark.django_db
+def test_it_never_refreshes_someone_elses_cards(
+    client: Any, alice: Any, bob: Any
+) -> None:
+    theirs = queue(bob)
+    client.force_login(alice)
+    page = html(refresh(client, 0, after=0))
+    assert f"task-{theirs.pk}" not in page
+
+
+@pytest.mark.parametrize("query", ["", "?since=yesterday", "?since=0&after=x"])
+@pytest.mark.django_db
+def test_it_rejects_a_bad_since(client: Any, alice: Any, query: str) -> None:
+    client.force_login(alice)
+    assert client.get(f"/tasks/refresh/{query}").status_code == 400
+
+
+@pytest.mark.django_db
+def test_it_accepts_an_iso_since(client: Any, alice: Any) -> None:
+    task = queue(alice)
+    client.force_login(alice)
+    since = (timezone.now() - dt.timedelta(minutes=1)).isoformat()
+    response = client.get("/tasks/refresh/", {"since": since, "after": 0})
+    assert response.status_code == 200
+    assert f'id="task-{task.pk}"' in html(response)
+
+
+@pytest.mark.django_db
+def test_it_refreshes_with_a_constant_number_of_queries(
+    client: Any, alice: Any, django_assert_max_num_queries: Any
+) -> None:
+    client.force_login(alice)
+    for i in range(3):
+        make_finished_task(alice, prompt=f"done {i}")
+    queue(alice)
+    with django_assert_max_num_queries(8) as few:
+        assert refresh(client, 0, after=0).status_code == 200
+    for i in range(25):
+        make_finished_task(alice, prompt=f"more {i}")
+        queue(alice, f"running {i}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = refresh(client, 0, after=0)
+    assert html(response).count('class="task-card') == 54
+
+
+@pytest.mark.django_db
+def test_it_renders_the_dashboard_with_a_constant_number_of_queries(
+    client: Any, alice: Any, django_assert_max_num_queries: Any
+) -> None:
+    client.force_login(alice)
+    make_finished_task(alice)
+    queue(alice)
+    with django_assert_max_num_queries(12) as few:
+        client.get("/")
+    for i in range(10):
+        make_finished_task(alice, prompt=f"more {i}")
+        queue(alice, f"running {i}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get("/").status_code == 200
+
+
+# ---------- card actions ----------
+
+
+@pytest.mark.django_db
+def test_it_cancels_a_queued_task(client: Any, alice: Any) -> None:
+    task = queue(alice)
+    client.force_login(alice)
+    response = client.post(f"/tasks/{task.pk}/cancel/", **HTMX)
+    assert response.status_code == 200
+    task.refresh_from_db()
+    assert task.state == State.CANCELLED
+    assert balance(alice) == 1000
+    page = html(response)
+    assert page.lstrip().startswith(f'<li id="task-{task.pk}"')
+    assert "Cancelled" in page
+    assert 'data-balance="1000"' in page
+
+
+@pytest.mark.django_db
+def test_it_cancels_without_htmx_and_redirects(client: Any, alice: Any) -> None:
+    task = queue(alice)
+    client.force_login(alice)
+    response = client.post(f"/tasks/{task.pk}/cancel/")
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert task.state == State.CANCELLED
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_cancel_a_task_that_left_the_queue(
+    client: Any, alice: Any
+) -> None:
+    task = queue(alice, state=State.GENERATING)
+    client.force_login(alice)
+    response = client.post(f"/tasks/{task.pk}/cancel/", **HTMX)
+    assert response.status_code == 409
+    assert "Too late to cancel" in html(response)
+    task.refresh_from_db()
+    assert task.state == State.GENERATING
+    assert balance(alice) == 1000 - task.cost
+
+
+@pytest.mark.parametrize("action", ["cancel", "retry", "hide"])
+@pytest.mark.django_db
+def test_it_404s_on_someone_elses_task(
+    client: Any, alice: Any, bob: Any, action: str
+) -> None:
+    task = queue(bob, state=State.FAILED)
+    client.force_login(alice)
+    assert client.post(f"/tasks/{task.pk}/{action}/").status_code == 404
+    assert client.post(f"/tasks/999999/{action}/").status_code == 404
+    task.refresh_from_db()
+    assert task.state == State.FAILED
+    assert not task.hidden
+    assert GenerationTask.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_it_retries_a_failed_task_as_a_new_one(client: Any, alice: Any) -> None:
+    task = queue(alice)
+    services.cancel_task(task)
+    client.force_login(alice)
+    response = client.post(f"/tasks/{task.pk}/retry/", **HTMX)
+    assert response.status_code == 200
+    new = GenerationTask.objects.exclude(pk=task.pk).get()
+    assert new.retry_of == task
+    assert new.state == State.QUEUED
+    assert new.prompt == task.prompt
+    page = html(response)
+    assert '<div hx-swap-oob="afterbegin:#task-cards">' in page
+    assert f'id="task-{new.pk}"' in page
+    assert "Retrying as a new task." in page
+    assert balance(alice) == 1000 - new.cost
+
+
+@pytest.mark.django_db
+def test_it_retries_from_the_detail_page_without_htmx(client: Any, alice: Any) -> None:
+    task = make_finished_task(alice)
+    client.force_login(alice)
+    response = client.post(f"/tasks/{task.pk}/retry/")
+    assert response.status_code == 302
+    assert GenerationTask.objects.filter(retry_of=task).exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_retry_a_task_in_flight(client: Any, alice: Any) -> None:
+    task = queue(alice)
+    client.force_login(alice)
+    response = client.post(f"/tasks/{task.pk}/retry/", **HTMX)
+    assert response.status_code == 409
+    assert GenerationTask.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_retry_without_credits(client: Any, alice: Any) -> None:
+    task = queue(alice)
+    services.cancel_task(task)
+    credits.adjust(user=alice, amount=-1000, reason="test")
+    client.force_login(alice)
+    response = client.post(f"/tasks/{task.pk}/retry/", **HTMX)
+    assert response.status_code == 409
+    assert "Not retried. Not enough credits" in html(response)
+    assert GenerationTask.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_it_hides_a_finished_task(client: Any, alice: Any) -> None:
+    task = make_finished_task(alice)
+    client.force_login(alice)
+    response = client.post(f"/tasks/{task.pk}/hide/", **HTMX)
+    assert response.status_code == 200
+    assert html(response) == ""
+    task.refresh_from_db()
+    assert task.hidden
+    assert f'id="task-{task.pk}"' not in html(client.get("/"))
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_hide_a_task_in_flight(client: Any, alice: Any) -> None:
+    task = queue(alice)
+    client.force_login(alice)
+    response = client.post(f"/tasks/{task.pk}/hide/")
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert not task.hidden
+    assert client.post(f"/tasks/{task.pk}/hide/", **HTMX).status_code == 409
+
+
+# ---------- the card itself ----------
+
+
+@pytest.mark.parametrize(
+    ("state", "label"),
+    [
+        (State.QUEUED, "Queued"),
+        (State.SUBMITTING, "Submitting"),
+        (State.WAITING, "Waiting at provider"),
+        (State.GENERATING, "Generating"),
+        (State.DOWNLOADING, "Downloading"),
+        (State.UNKNOWN, "Outcome unknown, being checked"),
+        (State.CANCELLED, "Cancelled"),
+    ],
+)
+@pytest.mark.django_db
+def test_it_labels_each_state_honestly(
+    client: Any, alice: Any, state: State, label: str
+) -> None:
+    task = queue(alice, state=state)
+    client.force_login(alice)
+    page = html(client.get("/"))
+    card = page.split(f'<li id="task-{task.pk}"', 1)[1].split("</li>\n", 1)[0]
+    assert label in card
+
+
+@pytest.mark.django_db
+def test_it_shows_the_failure_reason(client: Any, alice: Any) -> None:
+    queue(
+        alice,
+        state=State.FAILED,
+        fail_code="CONTENT_VIOLATION",
+        fail_message="Content does not meet safety guidelines",
+    )
+    client.force_login(alice)
+    page = html(client.get("/"))
+    assert "The prompt or images break the provider&#x27;s safety rules." in page
+    assert "Content does not meet safety guidelines" in page
+    assert ">Retry</button>" in page
+
+
+@pytest.mark.django_db
+def test_it_estimates_progress_from_the_documented_times(
+    client: Any, alice: Any
+) -> None:
+    submitted = timezone.now() - dt.timedelta(seconds=25)
+    queue(alice, state=State.GENERATING, submitted_at=submitted)  # 4 s: ~50 s
+    client.force_login(alice)
+    page = html(client.get("/"))
+    value = re.search(r'<progress class="progress" max="100" value="(\d+)"', page)
+    assert value and 45 <= int(value.group(1)) <= 55
+    assert "estimate" in page
+
+
+@pytest.mark.django_db
+def test_it_caps_the_estimate_below_done(client: Any, alice: Any) -> None:
+    submitted = timezone.now() - dt.timedelta(minutes=10)
+    queue(alice, state=State.GENERATING, submitted_at=submitted)
+    client.force_login(alice)
+    page = html(client.get("/"))
+    assert 'value="95"' in page
+    assert "Taking longer than usual" in page
+
+
+@pytest.mark.django_db
+def test_it_links_a_finished_card_to_its_video(client: Any, alice: Any) -> None:
+    task = make_finished_task(alice)
+    client.force_login(alice)
+    page = html(client.get("/"))
+    assert f'href="/videos/{task.pk}/"' in page
+    assert f'src="/media/posters/{task.pk}.jpg"' in page
+    remix = forms.initial_from_query(
+        {"prompt": task.prompt, "duration": str(task.duration)}
+    )
+    assert remix["prompt"] == task.prompt
+    assert "/?mode=text-to-video&amp;prompt=A+lighthouse" in page
