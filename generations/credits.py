@@ -5,15 +5,32 @@ row, in one transaction. The conditional UPDATE (``balance >= amount``) and the
 database constraints make the rules hold without ``select_for_update`` (a no-op on
 SQLite): the balance never goes negative, and a task gets at most one hold and at
 most one capture-or-release, whoever calls twice.
+
+Concurrency: on PostgreSQL (READ COMMITTED) the conditional UPDATE waits for the
+row lock of a concurrent writer and re-checks ``balance >= amount`` against the
+committed value; on SQLite the IMMEDIATE transactions of our settings serialise
+writers. Either way a check made *after* our own UPDATE of the account row, in the
+same transaction, sees every earlier writer of that account (see
+``enforce_daily_limit``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import Exists, F, OuterRef, Sum
+from django.utils import timezone
 
-from generations.models import CreditAccount, GenerationTask, LedgerEntry, PriceRule
+from generations.models import (
+    TERMINAL_STATES,
+    CreditAccount,
+    GenerationTask,
+    LedgerEntry,
+    PriceRule,
+    State,
+)
 
 Kind = LedgerEntry.Kind
 
@@ -25,13 +42,25 @@ DEFAULT_PRICES: dict[tuple[str, bool], int] = {
 }
 
 
-class InsufficientCredits(Exception):
+class CreditsRefused(Exception):
+    """A submission refused for credits; nothing was queued. Its text is for members."""
+
+
+class InsufficientCredits(CreditsRefused):
     def __init__(self, needed: int, available: int) -> None:
         super().__init__(
             f"This needs {needed} credits but only {available} are available."
         )
         self.needed = needed
         self.available = available
+
+
+class LimitExceeded(CreditsRefused):
+    """A member's own limit (set by staff) refuses the submission."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def account_for(user: User) -> CreditAccount:
@@ -168,6 +197,83 @@ def _settle(task_id: int, kind: str, reason: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def utc_day_start(now: dt.datetime | None = None) -> dt.datetime:
+    now = (now or timezone.now()).astimezone(dt.UTC)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def committed_today(account_id: int, now: dt.datetime | None = None) -> int:
+    """Credits the member committed today (UTC day), as the daily limit counts them.
+
+    That is the credits of the holds created today minus the releases of those
+    holds: what the member really committed. A captured hold stays committed; a
+    hold given back (failure, cancellation, unconfirmed submission) does not count,
+    so a failed job does not eat into the day. A release today of a hold made
+    yesterday does not free room today (it never counted today).
+    """
+    held_today = LedgerEntry.objects.filter(
+        account_id=account_id, kind=Kind.HOLD, created_at__gte=utc_day_start(now)
+    ).values("task_id")
+    total = LedgerEntry.objects.filter(
+        account_id=account_id,
+        kind__in=[Kind.HOLD, Kind.RELEASE],
+        task_id__in=held_today,
+    ).aggregate(total=Sum("amount"))["total"]
+    return -int(total or 0)
+
+
+def enforce_daily_limit(account_id: int, *, just_held: int) -> None:
+    """Raise LimitExceeded if today's committed credits now pass the member's limit.
+
+    Call it inside the transaction that made the holds, after them: the holds'
+    UPDATE of the account row locks it until commit (PostgreSQL) or the IMMEDIATE
+    transaction holds the write lock (SQLite), so this sum sees every concurrent
+    submission of the member that committed first. The caller rolls back.
+    """
+    limit = (
+        CreditAccount.objects.filter(pk=account_id)
+        .values_list("daily_credit_limit", flat=True)
+        .get()
+    )
+    if limit is None:
+        return
+    used = committed_today(account_id)
+    if used <= limit:
+        return
+    before = used - just_held
+    left = max(0, limit - before)
+    raise LimitExceeded(
+        f"This needs {just_held} credits but your daily limit of {limit} credits "
+        f"leaves {left} for today ({before} already used). The limit resets at "
+        "midnight UTC; staff can raise it."
+    )
+
+
+def settle_finished_tasks(limit: int = 500) -> int:
+    """Settle finished tasks whose settlement is missing; returns how many.
+
+    The pipeline changes a task's state and settles its hold in two transactions;
+    a worker killed between the two leaves a finished task with credits still held.
+    This repairs that: capture if it succeeded, release if it failed or was
+    cancelled. Safe to run any time: the one-settlement constraint makes a race
+    with the pipeline harmless.
+    """
+    entries = LedgerEntry.objects.filter(task_id=OuterRef("pk"))
+    orphans = (
+        GenerationTask.objects.filter(state__in=TERMINAL_STATES)
+        .filter(Exists(entries.filter(kind=Kind.HOLD)))
+        .exclude(Exists(entries.filter(kind__in=[Kind.CAPTURE, Kind.RELEASE])))
+        .values_list("pk", "state")[:limit]
+    )
+    settled = 0
+    for task_id, state in list(orphans):
+        if state == State.SUCCEEDED:
+            settled += capture_for_task(task_id)
+        else:
+            settled += release_for_task(task_id, "Settled by the sweeper")
+    return settled
 
 
 def ledger_sum(account: CreditAccount) -> int:

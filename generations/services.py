@@ -70,7 +70,16 @@ def create_generations(
     """Queue one task per variant, holding credits for all of them or none.
 
     ``images`` (start, end) are saved InputImage rows without a task: each variant
-    gets its own rows pointing at the same files. Raises InsufficientCredits.
+    gets its own rows pointing at the same files.
+
+    Raises (both ``credits.CreditsRefused``, nothing is queued):
+    - InsufficientCredits when the balance cannot cover every variant;
+    - LimitExceeded when the member's ``daily_credit_limit`` would be passed. The
+      limit counts what the member committed today (UTC day): the credits of holds
+      created today minus the releases of those holds (``credits.committed_today``).
+
+    The member's ``max_in_flight`` is not checked here: extra tasks wait queued
+    and the dispatcher submits them as the member's tasks finish.
     """
     batch = uuid.uuid4() if len(variants) > 1 else None
     now = timezone.now()
@@ -84,12 +93,18 @@ def create_generations(
                 next_action_at=now,
                 **params.as_fields(),
             )
-            credits.hold_for_task(task)
+            hold = credits.hold_for_task(task)
             _attach_images(task, params, images or [])
             TaskTransition.objects.create(
                 task=task, from_state="", to_state=State.QUEUED, reason="Created"
             )
             created.append(task)
+        if created:
+            # After the holds: they locked the account row, so concurrent
+            # submissions of this member are counted (see enforce_daily_limit).
+            credits.enforce_daily_limit(
+                hold.account_id, just_held=sum(t.cost for t in created)
+            )
     return created
 
 
@@ -120,7 +135,10 @@ def cancel_task(task: GenerationTask) -> bool:
 
 
 def retry_task(task: GenerationTask) -> GenerationTask:
-    """A new task with the same parameters and a new hold (InsufficientCredits)."""
+    """A new task with the same parameters and a new hold.
+
+    Raises InsufficientCredits or LimitExceeded like ``create_generations``.
+    """
     params = GenerationParams(
         prompt=task.prompt,
         mode=task.mode,
