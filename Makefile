@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format chromium test-fast clean help
+.PHONY: run test lint format chromium test-fast test-scaleout clean help
 
 help:
 	@echo "make run     start web, workers, dispatcher and simulator (Ctrl-C stops all)"
@@ -44,8 +44,25 @@ chromium:
 	  else echo "chromium missing and cannot be installed here: browser tests will skip"; fi; \
 	fi
 
+# The suites that depend on the database engine and the broker run a second time
+# on PostgreSQL + Redis (the machine's services), with at-most-once Redis semantics.
+SCALEOUT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/seedance
+SCALEOUT_REDIS_URL ?= redis://127.0.0.1:6379/0
+SCALEOUT_TESTS ?= tests/test_pipeline_sim.py tests/test_webhooks.py tests/test_crash.py \
+	tests/test_ratelimit.py tests/test_pipeline_states.py tests/test_client.py \
+	tests/test_credits.py tests/test_credits_concurrency.py tests/test_credits_state_machine.py \
+	tests/browser/test_e2e_real_processes.py
+
 test: $(STAMP) var chromium lint
 	$(VENV)/bin/pytest
+	@$(MAKE) --no-print-directory test-scaleout
+
+test-scaleout: $(STAMP) var
+	@if DATABASE_URL=$(SCALEOUT_DATABASE_URL) REDIS_URL=$(SCALEOUT_REDIS_URL) \
+	    $(PY) .ci/services-up; then \
+	  DATABASE_URL=$(SCALEOUT_DATABASE_URL) REDIS_URL=$(SCALEOUT_REDIS_URL) \
+	    $(VENV)/bin/pytest $(SCALEOUT_TESTS); \
+	else echo "SKIPPED the PostgreSQL + Redis run: the services cannot be reached (see above)"; fi
 
 test-fast: $(STAMP) var
 	$(VENV)/bin/pytest -m "not browser and not slow"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 from PIL import Image
 from playwright.sync_api import Page, Request, expect
 
@@ -62,6 +63,8 @@ def test_it_generates_and_plays_videos_end_to_end(
 ) -> None:
     stack.start_simulator()
     stack.start_workers()
+    if connection.vendor == "postgresql":
+        stack.start_workers("worker2")  # scale-out: two clusters share the broker
     stack.start_dispatcher()
     stack.start_web()
     documents: list[str] = []
