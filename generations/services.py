@@ -128,9 +128,12 @@ def _attach_images(
 
 def cancel_task(task: GenerationTask) -> bool:
     """Cancel a task that is still queued here; releases its hold."""
-    if not transition(task.pk, State.QUEUED, State.CANCELLED, "Cancelled by member"):
-        return False
-    credits.release_for_task(task.pk, "Cancelled before submission")
+    with transaction.atomic():
+        if not transition(
+            task.pk, State.QUEUED, State.CANCELLED, "Cancelled by member"
+        ):
+            return False
+        credits.release_for_task(task.pk, "Cancelled before submission")
     return True
 
 

@@ -96,3 +96,32 @@ def test_it_refuses_an_adjustment_below_zero(alice: object, staff: object) -> No
         credits.adjust(user=alice, amount=-1001, reason="typo", by=staff)  # type: ignore[arg-type]
     credits.adjust(user=alice, amount=-1000, reason="reset", by=staff)  # type: ignore[arg-type]
     assert balance(alice) == 0
+
+
+def test_it_settles_finished_tasks_a_crash_left_unsettled(alice: object) -> None:
+    from generations.models import State
+
+    succeeded, failed, cancelled, running, done = (queue_task(alice) for _ in range(5))
+    for task, state in [
+        (succeeded, State.SUCCEEDED),
+        (failed, State.FAILED),
+        (cancelled, State.CANCELLED),
+        (running, State.GENERATING),
+        (done, State.SUCCEEDED),
+    ]:
+        GenerationTask.objects.filter(pk=task.pk).update(state=state)
+    credits.capture_for_task(done.pk)
+    assert credits.settle_finished_tasks() == 3
+    assert credits.settle_finished_tasks() == 0
+    kinds = dict(
+        LedgerEntry.objects.filter(kind__in=["capture", "release"]).values_list(
+            "task_id", "kind"
+        )
+    )
+    assert kinds == {
+        succeeded.pk: "capture",
+        failed.pk: "release",
+        cancelled.pk: "release",
+        done.pk: "capture",
+    }
+    assert balance(alice) == 1000 - 3 * succeeded.cost

@@ -14,9 +14,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import models
 from django.db.models import Count, Min
 from django.utils import timezone
 
+from generations import credits
 from generations.models import CreditAccount, GenerationTask, State
 from generations.models.tasks import lease_expired_q, transition
 
@@ -89,8 +91,13 @@ def concurrency_limit() -> int:
 
 
 def _dispatch_submits(now: dt.datetime, enqueue: Enqueue) -> int:
+    # Queued rows already handed to a worker (leased) count too: they will be at
+    # the provider in a moment, and the next pass must not hand out their slots.
+    occupying = models.Q(state__in=SLOT_STATES) | models.Q(
+        state=State.QUEUED, lease_until__gt=now
+    )
     in_flight = dict(
-        GenerationTask.objects.filter(state__in=SLOT_STATES)
+        GenerationTask.objects.filter(occupying)
         .values_list("owner_id")
         .annotate(n=Count("id"))
         .values_list("owner_id", "n")
@@ -183,7 +190,11 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
         .filter(lease_expired_q(now))
         .update(next_action_at=now)
     )
-    return {"submitting_to_unknown": moved, "revived": revived}
+    return {
+        "submitting_to_unknown": moved,
+        "revived": revived,
+        "settled": credits.settle_finished_tasks(),
+    }
 
 
 def dispatcher_heartbeat() -> float | None:

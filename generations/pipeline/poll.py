@@ -48,7 +48,6 @@ def poll_task(task_id: int) -> None:
     except ProviderError as exc:
         log.warning("status read of task %s failed: %s", task_id, exc)
         note_provider_error(exc)
-        note_provider_error(exc)
         delay = schedule.backoff_seconds(task.poll_count % 6, exc.retry_after)
         release_lease(task_id, next_action_at=in_seconds(delay), last_error=str(exc))
         return
@@ -103,7 +102,10 @@ def apply_status(task: GenerationTask, status: TaskStatus) -> None:
             **times,
         )
         return
-    release_lease(task.pk, next_action_at=next_at, last_error="", **times)
+    # Conditional: a late answer must not touch a task that finished meanwhile.
+    GenerationTask.objects.filter(pk=task.pk, state__in=POLLABLE).update(
+        lease_until=None, updated_at=now, next_action_at=next_at, last_error="", **times
+    )
 
 
 def _handle_not_found(task: GenerationTask, exc: ProviderError) -> None:
