@@ -1,7 +1,24 @@
+"""Staff screens: tasks, and the credits (accounts, the read-only ledger, prices).
+
+Balances never change through a form: staff grant or adjust credits with a reason
+through the ledger services (``generations.credits``), for one or many members.
+"""
+
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template import engines
+from django.urls import reverse
+
+from generations import credits
 from generations.models import (
     CreditAccount,
     GenerationTask,
@@ -11,6 +28,8 @@ from generations.models import (
     TaskTransition,
     VideoAsset,
 )
+
+# --- Tasks ------------------------------------------------------------------------
 
 
 class TaskTransitionInline(admin.TabularInline[TaskTransition, GenerationTask]):
@@ -45,18 +64,183 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
     inlines = [TaskTransitionInline]
 
 
+# --- Credits ----------------------------------------------------------------------
+
+
+class CreditForm(forms.Form):
+    amount = forms.IntegerField(help_text="Credits per selected member.")
+    reason = forms.CharField(
+        max_length=500,
+        help_text="Recorded in the ledger with your name.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+    def clean_reason(self) -> str:
+        reason: str = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why, for the ledger.")
+        return reason
+
+
+class GrantForm(CreditForm):
+    amount = forms.IntegerField(min_value=1, help_text="Credits per selected member.")
+
+
+class AdjustForm(CreditForm):
+    amount = forms.IntegerField(
+        help_text="Credits per selected member; negative to remove. A member's "
+        "balance never goes below zero: such an adjustment is refused for them."
+    )
+
+    def clean_amount(self) -> int:
+        amount: int = self.cleaned_data["amount"]
+        if amount == 0:
+            raise forms.ValidationError("An adjustment must change the balance.")
+        return amount
+
+
+# An admin page in the admin's own look. It lives here rather than in templates/
+# because it is the only template of the admin and only this module renders it.
+CREDIT_FORM_PAGE = """{% extends "admin/base_site.html" %}
+{% block bodyclass %}{{ block.super }} app-generations model-creditaccount{% endblock %}
+{% block breadcrumbs %}
+<ol class="breadcrumbs">
+<li><a href="{% url 'admin:index' %}">Home</a></li>
+<li><a href="{{ changelist_url }}">Credit accounts</a></li>
+<li aria-current="page">{{ title }}</li>
+</ol>
+{% endblock %}
+{% block content %}
+<p>{{ accounts|length }} member{{ accounts|length|pluralize }}:</p>
+<ul>
+{% for account in accounts %}
+<li>{{ account.user.get_username }}: {{ account.balance }} credits</li>
+{% endfor %}
+</ul>
+<form method="post" novalidate>{% csrf_token %}
+{{ form.non_field_errors }}
+{% for field in form %}
+<div class="form-row">
+{{ field.errors }}
+{{ field.label_tag }} {{ field }}
+<div class="help">{{ field.help_text }}</div>
+</div>
+{% endfor %}
+{% for account in accounts %}
+<input type="hidden" name="{{ checkbox_name }}" value="{{ account.pk }}">
+{% endfor %}
+<input type="hidden" name="action" value="{{ action }}">
+<div class="submit-row">
+<input type="submit" name="apply" value="{{ title }}" class="default">
+<a href="{{ changelist_url }}" class="button cancel-link">Cancel</a>
+</div>
+</form>
+{% endblock %}
+"""
+
+
 @admin.register(CreditAccount)
 class CreditAccountAdmin(admin.ModelAdmin[CreditAccount]):
     list_display = ["user", "balance", "max_in_flight", "daily_credit_limit"]
-    readonly_fields = ["balance"]
     list_select_related = ["user"]
+    search_fields = ["user__username", "user__email"]
+    ordering = ["user__username"]
+    raw_id_fields = ["user"]
+    actions = ["grant_credits", "adjust_credits"]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: CreditAccount | None = None
+    ) -> list[str]:
+        # The balance moves only through the ledger; an account stays its member's.
+        return ["user", "balance"] if obj is not None else ["balance"]
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: CreditAccount | None = None
+    ) -> bool:
+        return False  # its ledger rows are kept forever
+
+    @admin.action(description="Grant credits to the selected members")
+    def grant_credits(
+        self, request: HttpRequest, queryset: QuerySet[CreditAccount]
+    ) -> HttpResponse | None:
+        return self._credit_action(request, queryset, GrantForm, "grant_credits")
+
+    @admin.action(description="Adjust credits of the selected members")
+    def adjust_credits(
+        self, request: HttpRequest, queryset: QuerySet[CreditAccount]
+    ) -> HttpResponse | None:
+        return self._credit_action(request, queryset, AdjustForm, "adjust_credits")
+
+    def _credit_action(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[CreditAccount],
+        form_class: type[CreditForm],
+        action: str,
+    ) -> HttpResponse | None:
+        """First the form page; on its valid submission, one ledger entry each."""
+        accounts = list(queryset.select_related("user").order_by("user__username"))
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            self._move_credits(request, accounts, form, action == "grant_credits")
+            return None  # back to the list
+        title = "Grant credits" if action == "grant_credits" else "Adjust credits"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "accounts": accounts,
+            "form": form,
+            "action": action,
+            "checkbox_name": ACTION_CHECKBOX_NAME,
+            "changelist_url": reverse("admin:generations_creditaccount_changelist"),
+        }
+        page = engines["django"].from_string(CREDIT_FORM_PAGE)
+        return HttpResponse(page.render(context, request))
+
+    def _move_credits(
+        self,
+        request: HttpRequest,
+        accounts: list[CreditAccount],
+        form: CreditForm,
+        grant: bool,
+    ) -> None:
+        amount: int = form.cleaned_data["amount"]
+        reason: str = form.cleaned_data["reason"]
+        staff = request.user if isinstance(request.user, User) else None
+        done: list[str] = []
+        for account in accounts:
+            member = account.user
+            try:
+                if grant:
+                    credits.grant(user=member, amount=amount, reason=reason, by=staff)
+                else:
+                    credits.adjust(user=member, amount=amount, reason=reason, by=staff)
+            except credits.InsufficientCredits as exc:
+                self.message_user(
+                    request,
+                    f"{member.get_username()} was not adjusted: the balance "
+                    f"({exc.available}) cannot go below zero.",
+                    messages.ERROR,
+                )
+                continue
+            done.append(member.get_username())
+        if done:
+            verb = "Granted" if grant else "Adjusted by"
+            self.message_user(
+                request,
+                f"{verb} {amount} credits: {', '.join(done)}.",
+                messages.SUCCESS,
+            )
 
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(admin.ModelAdmin[LedgerEntry]):
+    """Read-only: entries are written by the ledger services and never edited."""
+
     list_display = [
         "created_at",
-        "account",
+        "member",
         "kind",
         "amount",
         "task",
@@ -64,18 +248,54 @@ class LedgerEntryAdmin(admin.ModelAdmin[LedgerEntry]):
         "reason",
     ]
     list_filter = ["kind", "created_at"]
-    list_select_related = ["account__user", "created_by"]
+    search_fields = ["account__user__username", "reason"]
+    list_select_related = ["account__user", "created_by", "task"]
+    date_hierarchy = "created_at"
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    @admin.display(description="member", ordering="account__user__username")
+    def member(self, entry: LedgerEntry) -> str:
+        return entry.account.user.get_username()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(
+        self, request: HttpRequest, obj: LedgerEntry | None = None
+    ) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(
+        self, request: HttpRequest, obj: LedgerEntry | None = None
+    ) -> bool:
         return False
 
 
-admin.site.register(PriceRule)
+@admin.register(PriceRule)
+class PriceRuleAdmin(admin.ModelAdmin[PriceRule]):
+    list_display = ["resolution", "sound", "routing", "credits_per_second"]
+    list_editable = ["credits_per_second"]
+
+
+class CreditAccountInline(admin.StackedInline[CreditAccount, User]):
+    model = CreditAccount
+    can_delete = False
+    fields = ["balance", "max_in_flight", "daily_credit_limit"]
+    readonly_fields = ["balance"]
+    verbose_name_plural = "credits"
+
+
+class MemberAdmin(UserAdmin[User]):
+    """The stock user admin, with the member's credit limits and balance."""
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> list[type[Any]]:
+        inlines = list(super().get_inlines(request, obj))
+        return [*inlines, CreditAccountInline] if obj is not None else inlines
+
+
+admin.site.unregister(User)
+admin.site.register(User, MemberAdmin)
+
+# --- Media and sharing ------------------------------------------------------------
+
 admin.site.register(VideoAsset, raw_id_fields=["task"])
 admin.site.register(ShareLink, exclude=["token_hash"], raw_id_fields=["video", "owner"])
