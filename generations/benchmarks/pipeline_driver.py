@@ -194,5 +194,7 @@ class PipelineRun:
         for task_id, completed in GenerationTask.objects.filter(
             pk__in=detected, provider_completed_at__isnull=False
         ).values_list("pk", "provider_completed_at"):
-            lags.append((detected[task_id] - completed).total_seconds() * self.speed)
+            if completed is not None:
+                seconds = (detected[task_id] - completed).total_seconds()
+                lags.append(seconds * self.speed)
         return sorted(lags)
