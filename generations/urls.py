@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
+from generations.views import credits as credits_views
 from generations.views import dashboard, gallery, hooks, media
 
 urlpatterns: list[URLPattern] = [
@@ -12,6 +13,7 @@ urlpatterns: list[URLPattern] = [
     path("tasks/<int:pk>/retry/", dashboard.task_retry, name="task_retry"),
     path("tasks/<int:pk>/hide/", dashboard.task_hide, name="task_hide"),
     path("gallery/", gallery.gallery, name="gallery"),
+    path("credits/", credits_views.credit_history, name="credit_history"),
     path("videos/<int:pk>/", gallery.video_detail, name="video_detail"),
     path("media/videos/<int:pk>.mp4", media.video_file, name="video_file"),
     path("media/posters/<int:pk>.jpg", media.video_poster, name="video_poster"),
