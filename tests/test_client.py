@@ -150,3 +150,36 @@ def test_it_never_shows_the_key(sim: RunningSimulator) -> None:
     with pytest.raises(api.ProviderError) as info:
         client.get_balance()
     assert "secret-key-123" not in str(info.value) + repr(info.value)
+
+
+def test_it_types_a_connect_timeout_as_not_sent() -> None:
+    """A timeout while connecting proves the request never left us."""
+    from unittest import mock
+
+    import requests
+
+    client = api.ApixoClient(base_url="https://api.apixo.ai", api_key="k")
+    with (
+        mock.patch.object(
+            client.session, "request", side_effect=requests.ConnectTimeout("slow")
+        ),
+        pytest.raises(api.TransportError) as info,
+    ):
+        client.create_task(input=TEXT_INPUT)
+    assert info.value.maybe_sent is False and info.value.retryable
+
+
+def test_it_types_a_read_timeout_as_maybe_sent() -> None:
+    from unittest import mock
+
+    import requests
+
+    client = api.ApixoClient(base_url="https://api.apixo.ai", api_key="k")
+    with (
+        mock.patch.object(
+            client.session, "request", side_effect=requests.ReadTimeout("slow")
+        ),
+        pytest.raises(api.TransportError) as info,
+    ):
+        client.create_task(input=TEXT_INPUT)
+    assert info.value.maybe_sent is True

@@ -193,3 +193,35 @@ def test_it_refuses_results_from_unlisted_hosts(
     assert task.state == State.FAILED
     assert "refusing to download from 127.0.0.1" in task.fail_message
     assert_books_balance()
+
+
+def test_it_fails_a_result_whose_url_expired(
+    alice: Any, settings: Any, tmp_path: Any
+) -> None:
+    """The provider's URL expired before we could copy it: failed, credits back."""
+    from generations.apixo.simulator.config import SimulatorConfig
+    from generations.apixo.simulator.running import start_simulator
+    from generations.pipeline.common import reset_client
+    from tests.sim import API_KEY, SPEED
+
+    # URLs live 2 provider-seconds (0.005 s at this speed): gone before we fetch.
+    config = SimulatorConfig(
+        api_key=API_KEY, speed=SPEED, data_dir=tmp_path, result_url_ttl_seconds=2
+    )
+    with start_simulator(config) as short_lived:
+        settings.SIMULATOR_ENABLED = True
+        settings.SIMULATOR_SPEED = SPEED
+        settings.APIXO_BASE_URL = short_lived.base_url
+        settings.APIXO_EFFECTIVE_KEY = API_KEY
+        settings.APIXO_RESULT_HOSTS = ["127.0.0.1"]
+        settings.APIXO_RESULT_ALLOW_LOCAL = True
+        reset_client()
+        task = queue_task(alice)
+        drive(timeout=60)
+        reset_client()
+    task.refresh_from_db()
+    assert task.state == State.FAILED
+    assert task.fail_code == "RESULT_UNAVAILABLE"
+    assert "403" in task.fail_message or "expired" in task.fail_message
+    assert credits.account_for(alice).balance == 1000
+    assert_books_balance()

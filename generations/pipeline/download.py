@@ -35,8 +35,10 @@ log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 3
 CHUNK = 256 * 1024
-# "Gone" answers (404/410) and wrong content are retried a few times only.
+# "Gone" answers and wrong content are retried a few times only. Object storage
+# answers 403 (or 401) for an expired signed URL, 404/410 for a removed object.
 MAX_PERMANENT_ATTEMPTS = 4
+GONE = (401, 403, 404, 410)
 
 
 class DownloadError(Exception):
@@ -176,9 +178,10 @@ def _stream(url: str, out: object) -> tuple[str, int]:
             if response.is_redirect:
                 url = urljoin(url, response.headers.get("Location", ""))
                 continue
-            if response.status_code in (404, 410):
+            if response.status_code in GONE:
                 raise DownloadError(
-                    f"the result URL answered {response.status_code}", permanent=True
+                    f"the result URL answered {response.status_code} (expired or gone)",
+                    permanent=True,
                 )
             if response.status_code != 200:
                 raise DownloadError(f"the result URL answered {response.status_code}")
