@@ -136,7 +136,7 @@ class Stack:
     def sim_stats(self) -> dict[str, Any]:
         response = self._sim("GET", "/_sim/stats")
         response.raise_for_status()
-        return dict(response.json())
+        return dict(response.json()["data"])
 
     def _simulator_up(self) -> bool:
         try:

@@ -31,7 +31,8 @@ def settle(stack: Stack, timeout: float = 90) -> None:
     assert_books_balance()
     stats = stack.sim_stats()
     # Never submitted twice: the provider saw at most one task per task of ours.
-    assert stats.get("tasks_created", 0) <= GenerationTask.objects.count()
+    assert 0 < stats["tasks_created"] <= GenerationTask.objects.count()
+    assert stats["generate_calls"] <= GenerationTask.objects.count()
     ids = [
         t
         for t in GenerationTask.objects.values_list("provider_task_id", flat=True)

@@ -88,7 +88,7 @@ class PipelineRun:
             timeout=10,
         )
         response.raise_for_status()
-        return dict(response.json())
+        return dict(response.json()["data"])
 
     def wait_for_simulator(self) -> None:
         deadline = time.monotonic() + 30
@@ -152,7 +152,7 @@ class PipelineRun:
         routes: dict[str, dict[str, int]] = stats.get("requests", {})
         from generations.apixo import contract
 
-        status_calls = sum(routes.get(contract.STATUS_PATH, {}).values())
+        status_calls = sum(routes.get(f"GET {contract.STATUS_PATH}", {}).values())
         generate_calls = int(stats.get("generate_calls", 0))
         http_429 = sum(by.get("429", 0) for by in routes.values())
         counts = dict(

@@ -51,6 +51,11 @@ def time_scale() -> float:
     return 1.0
 
 
+def min_interval() -> float:
+    """The shortest wait between two reads of one task (at the provider's pace)."""
+    return max(0.05, MIN_INTERVAL_SECONDS / time_scale())
+
+
 @dataclass(frozen=True)
 class PollPlan:
     offsets: tuple[float, ...]  # planned reads, seconds after submission
@@ -131,7 +136,7 @@ def plan_from_samples(samples: Sequence[float], scale: float = 1.0) -> PollPlan:
         raise ValueError("too few samples to plan polling")
     target = lag_target(raw, scale)
     ordered = smoothed(raw)
-    step = max(MIN_INTERVAL_SECONDS, target / 2)
+    step = max(MIN_INTERVAL_SECONDS / scale, target / 2)
     reads = [
         ordered[0] + step * k for k in range(int((ordered[-1] - ordered[0]) / step) + 2)
     ]
@@ -342,7 +347,7 @@ def next_poll_at(
 ) -> dt.datetime:
     plan = plan_for(duration, resolution, sound, routing)
     elapsed = (now - submitted_at).total_seconds() if submitted_at else 0.0
-    delay = max(MIN_INTERVAL_SECONDS, plan.delay_after(elapsed))
+    delay = max(min_interval(), plan.delay_after(elapsed))
     return now + dt.timedelta(seconds=delay)
 
 
@@ -373,4 +378,4 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
     delay = random.uniform(0, cap)
     if retry_after is not None:
         delay = max(delay, retry_after)
-    return max(MIN_INTERVAL_SECONDS, delay)
+    return max(min_interval(), delay)
