@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format chromium test-fast test-scaleout clean help
+.PHONY: run test lint format chromium test-fast test-scaleout screenshots clean help
 
 help:
 	@echo "make run     start web, workers, dispatcher and simulator (Ctrl-C stops all)"
@@ -66,6 +66,9 @@ test-scaleout: $(STAMP) var
 
 test-fast: $(STAMP) var
 	$(VENV)/bin/pytest -m "not browser and not slow"
+
+screenshots: $(STAMP) var
+	$(PY) manage.py screenshots
 
 clean:
 	rm -rf $(VENV) var

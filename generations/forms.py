@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
@@ -189,7 +192,7 @@ class GenerationForm(forms.Form):
         except signing.BadSignature:
             return None
         return InputImage.objects.filter(
-            pk=int(pk) if pk.isdigit() else 0,
+            pk=int(pk) if pk.isdecimal() else 0,
             owner_id=self.owner.pk,
             task__isnull=True,
             position=position,
@@ -318,3 +321,191 @@ def with_kept_images(
             kept[f"{slot}_image_ref"] = sign_image_ref(image)
             kept[f"{slot}_image_url"] = ""
     return kept
+
+
+# ---------- Presets ----------
+
+PRESET_FIELDS = (
+    "mode",
+    "resolution",
+    "duration",
+    "aspect_ratio",
+    "extra_aspect_ratios",
+    "extra_durations",
+    "sound",
+    "fixed_lens",
+    "routing",
+    "delivery",
+)
+
+
+class PresetForm(forms.Form):
+    """A name plus the create form's parameters (never its prompt or frames)."""
+
+    preset_name = forms.CharField(
+        max_length=60,
+        label="Preset name",
+        error_messages={
+            "required": "Give the preset a name.",
+            "max_length": "Keep the name under %(limit_value)d characters.",
+        },
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in PRESET_FIELDS:
+            self.fields[name] = copy.deepcopy(GenerationForm.base_fields[name])
+
+    def params(self) -> dict[str, Any]:
+        """The parameters as JSON-safe values, in the create form's terms."""
+        data = self.cleaned_data
+        return {
+            "mode": data["mode"],
+            "resolution": data["resolution"],
+            "duration": int(data["duration"]),
+            "aspect_ratio": data["aspect_ratio"],
+            "extra_aspect_ratios": _unique(list(data["extra_aspect_ratios"])),
+            "extra_durations": _unique([int(d) for d in data["extra_durations"]]),
+            "sound": bool(data["sound"]),
+            "fixed_lens": bool(data["fixed_lens"]),
+            "routing": data["routing"],
+            "delivery": data["delivery"],
+        }
+
+
+def initial_from_preset(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Form initial values from a stored preset, dropping what is no longer valid."""
+    query = {
+        name: str(int(value)) if isinstance(value, bool) else str(value)
+        for name, value in params.items()
+        if isinstance(value, str | int)
+    }
+    initial = initial_from_query(query)
+    initial.pop("prompt", None)
+    aspects = params.get("extra_aspect_ratios")
+    if isinstance(aspects, list):
+        allowed_aspects = set(contract.ASPECT_RATIOS)
+        initial["extra_aspect_ratios"] = [a for a in aspects if a in allowed_aspects]
+    durations = params.get("extra_durations")
+    if isinstance(durations, list):
+        allowed = set(contract.DURATIONS)
+        initial["extra_durations"] = [d for d in durations if d in allowed]
+    return initial
+
+
+# ---------- Gallery ----------
+
+OWNER_FILTERS = [("", "Everyone"), ("mine", "Mine")]
+SOUND_FILTERS = [("", "Any sound"), ("on", "With sound"), ("off", "Silent")]
+# Dates far outside this range cannot be made timezone-aware without overflowing.
+DATE_MIN = dt.date(2000, 1, 1)
+DATE_MAX = dt.date(2999, 12, 31)
+DATE_ERROR = "Choose a date between 2000 and 2999."
+
+
+class GalleryFilterForm(forms.Form):
+    """The gallery's filters, all optional and combinable, read from the query."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search prompts",
+        error_messages={"max_length": "Search for at most %(limit_value)d characters."},
+    )
+    owner = forms.ChoiceField(
+        required=False, choices=OWNER_FILTERS, label="Whose", widget=forms.RadioSelect
+    )
+    favourites = forms.BooleanField(required=False, label="Favourites")
+    mode = forms.ChoiceField(
+        required=False, choices=[("", "Any mode"), *Mode.choices], label="Mode"
+    )
+    resolution = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any resolution"), *RESOLUTION_CHOICES],
+        label="Resolution",
+    )
+    aspect_ratio = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any shape"), *ASPECT_CHOICES],
+        label="Aspect ratio",
+    )
+    duration = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "Any length"), *DURATION_CHOICES],
+        label="Duration",
+    )
+    sound = forms.ChoiceField(required=False, choices=SOUND_FILTERS, label="Sound")
+    since = forms.DateField(
+        required=False,
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    until = forms.DateField(
+        required=False,
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def select_fields(self) -> list[forms.BoundField]:
+        return [
+            self[name]
+            for name in ("mode", "resolution", "aspect_ratio", "duration", "sound")
+        ]
+
+    def _clean_day(self, name: str) -> dt.date | None:
+        day: dt.date | None = self.cleaned_data.get(name)
+        if day is not None and not DATE_MIN <= day <= DATE_MAX:
+            raise forms.ValidationError(DATE_ERROR, code="range")
+        return day
+
+    def clean_since(self) -> dt.date | None:
+        return self._clean_day("since")
+
+    def clean_until(self) -> dt.date | None:
+        return self._clean_day("until")
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        since, until = self.cleaned_data.get("since"), self.cleaned_data.get("until")
+        if since and until and until < since:
+            self.add_error("until", "The end date is before the start date.")
+        return self.cleaned_data
+
+    def filters(self) -> dict[str, Any]:
+        """The valid, non-empty filters; a bad value is dropped, never fatal."""
+        if not hasattr(self, "cleaned_data"):
+            self.is_valid()
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if value not in ("", None, False)
+        }
+
+    def query_string(self) -> str:
+        """The active filters as a query string, for links that keep them."""
+        pairs: list[tuple[str, str]] = []
+        for name, value in self.filters().items():
+            if isinstance(value, dt.date):
+                pairs.append((name, value.isoformat()))
+            elif value is True:
+                pairs.append((name, "1"))
+            else:
+                pairs.append((name, str(value)))
+        return urlencode(pairs)
+
+
+def is_id(value: str) -> bool:
+    """A primary key as sent in a form or query: ASCII digits that fit 64 bits.
+
+    ``str.isdigit`` alone accepts "²", which ``int`` then refuses.
+    """
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
+def parse_ids(values: list[str]) -> list[int] | None:
+    """Selected task ids from a form, de-duplicated; None if any is not an id."""
+    if not all(is_id(value) for value in values):
+        return None
+    return _unique([int(value) for value in values])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import ipaddress
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -20,8 +19,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.core.files.base import ContentFile
 from django.urls import reverse
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from generations import security
 from generations.apixo import contract
 from generations.models import InputImage
 
@@ -121,13 +121,16 @@ def _reencode(image: Image.Image) -> PreparedImage:
     has_alpha = image.mode in {"RGBA", "LA", "PA"} or (
         image.mode == "P" and "transparency" in image.info
     )
+    image = _to_srgb(image, "RGBA" if has_alpha else "RGB")
+    # Pillow writes some of ``info`` back out (a JPEG's comment, an ICC profile):
+    # a comment can carry an HTML payload, so keep nothing but the pixels.
+    image.info = {}
     out = io.BytesIO()
     if has_alpha or source_format == "PNG":
-        image = image.convert("RGBA" if has_alpha else "RGB")
         image.save(out, "PNG", optimize=True)
         extension = ".png"
     else:
-        image.convert("RGB").save(out, "JPEG", quality=92, optimize=True)
+        image.save(out, "JPEG", quality=92, optimize=True)
         extension = ".jpg"
     data = out.getvalue()
     if len(data) > MAX_BYTES:
@@ -141,6 +144,23 @@ def _reencode(image: Image.Image) -> PreparedImage:
         height=image.height,
         sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+def _to_srgb(image: Image.Image, mode: str) -> Image.Image:
+    """The image in ``mode``, its colours moved to sRGB if it carried a profile
+    (the profile itself is not kept)."""
+    profile = image.info.get("icc_profile")
+    if profile and image.mode in {"RGB", "RGBA"}:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+            converted = ImageCms.profileToProfile(
+                image, source, ImageCms.createProfile("sRGB"), outputMode=image.mode
+            )
+            if converted is not None:
+                image = converted
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a broken profile: keep the colours as they are
+    return image.convert(mode)
 
 
 def save_prepared(
@@ -201,20 +221,10 @@ def _is_local_host(host: str) -> bool:
     host = host.rstrip(".").lower()
     if host == "localhost" or host.endswith(".localhost"):
         return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return (
-        address.is_loopback
-        or address.is_private
-        or address.is_link_local
-        or address.is_reserved
-        or address.is_multicast
-        or address.is_unspecified
-    )
+    # Any spelling of an address (``127.1``, ``2130706433``, ``[::ffff:10.0.0.1]``)
+    # counts as that address; only globally routable ones are public.
+    address = security.parse_ip_host(host)
+    return address is not None and not security.is_public_address(address)
 
 
 def image_from_url(url: str, *, owner: AbstractBaseUser, position: int) -> InputImage:
@@ -245,7 +255,7 @@ def image_for_token(token: str) -> InputImage | None:
         )
     except signing.BadSignature:
         return None
-    if not value.isdigit():
+    if not value.isdecimal():
         return None
     return InputImage.objects.filter(pk=int(value)).exclude(file="").first()
 

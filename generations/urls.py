@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
+import generations.views.collections as collection_views
+import generations.views.sharing as sharing_views
 from generations.views import credits as credits_views
 from generations.views import dashboard, gallery, hooks, media
 
@@ -15,6 +17,21 @@ urlpatterns: list[URLPattern] = [
     path("gallery/", gallery.gallery, name="gallery"),
     path("credits/", credits_views.credit_history, name="credit_history"),
     path("videos/<int:pk>/", gallery.video_detail, name="video_detail"),
+    path("videos/<int:pk>/favourite/", gallery.video_favourite, name="video_favourite"),
+    path(
+        "gallery/bulk/favourite/",
+        gallery.bulk_favourite,
+        name="gallery_bulk_favourite",
+    ),
+    path("gallery/bulk/hide/", gallery.bulk_hide, name="gallery_bulk_hide"),
+    path(
+        "gallery/bulk/download/",
+        gallery.bulk_download,
+        name="gallery_bulk_download",
+    ),
+    path("gallery/bulk/collect/", gallery.bulk_collect, name="gallery_bulk_collect"),
+    path("presets/", dashboard.preset_save, name="preset_save"),
+    path("presets/delete/", dashboard.preset_delete, name="preset_delete"),
     path("media/videos/<int:pk>.mp4", media.video_file, name="video_file"),
     path("media/posters/<int:pk>.jpg", media.video_poster, name="video_poster"),
     path("media/frames/<int:pk>/", media.input_image_file, name="input_image"),
@@ -26,4 +43,72 @@ urlpatterns: list[URLPattern] = [
         hooks.apixo_callback,
         name="apixo_callback",
     ),
+    # Collections and share links (generations/views/collections.py, sharing.py).
+    path("collections/", collection_views.collection_list, name="collection_list"),
+    path(
+        "collections/new/",
+        collection_views.collection_create,
+        name="collection_create",
+    ),
+    path(
+        "collections/<int:pk>/",
+        collection_views.collection_detail,
+        name="collection_detail",
+    ),
+    path(
+        "collections/<int:pk>/edit/",
+        collection_views.collection_edit,
+        name="collection_edit",
+    ),
+    path(
+        "collections/<int:pk>/delete/",
+        collection_views.collection_delete,
+        name="collection_delete",
+    ),
+    path(
+        "collections/<int:pk>/order/",
+        collection_views.collection_order,
+        name="collection_order",
+    ),
+    path(
+        "collections/<int:pk>/items/<int:item_pk>/move/",
+        collection_views.item_move,
+        name="collection_item_move",
+    ),
+    path(
+        "collections/<int:pk>/items/<int:item_pk>/remove/",
+        collection_views.item_remove,
+        name="collection_item_remove",
+    ),
+    path(
+        "collections/<int:pk>/links/",
+        sharing_views.link_create_for_collection,
+        name="link_create_for_collection",
+    ),
+    path(
+        "videos/<int:pk>/collect/",
+        collection_views.collection_add_video,
+        name="collection_add_video",
+    ),
+    path(
+        "videos/<int:pk>/links/",
+        sharing_views.link_create_for_video,
+        name="link_create_for_video",
+    ),
+    path("links/", sharing_views.share_links, name="share_links"),
+    path("links/<int:pk>/revoke/", sharing_views.link_revoke, name="link_revoke"),
+    # Public pages: no login; token-scoped files never show internal ids.
+    path("s/<str:token>/", sharing_views.share_page, name="share_page"),
+    path(
+        "s/<str:token>/v/<str:key>.mp4",
+        sharing_views.share_video_file,
+        name="share_video_file",
+    ),
+    path(
+        "s/<str:token>/p/<str:key>.jpg",
+        sharing_views.share_poster,
+        name="share_poster",
+    ),
+    path("s/", sharing_views.share_not_found),
+    path("s/<path:rest>", sharing_views.share_not_found, name="share_not_found"),
 ]

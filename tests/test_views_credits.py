@@ -79,3 +79,8 @@ def test_it_links_the_header_balance_to_the_page(client: Client, alice: Any) -> 
     client.force_login(alice)
     body = client.get("/").content.decode()
     assert 'id="credit-balance" class="balance" href="/credits/"' in body
+
+
+def test_it_refuses_a_superscript_page_marker(client: Client, alice: Any) -> None:
+    client.force_login(alice)
+    assert client.get("/credits/?before=²").status_code == 400

@@ -656,3 +656,184 @@ def test_it_links_a_finished_card_to_its_video(client: Any, alice: Any) -> None:
     )
     assert remix["prompt"] == task.prompt
     assert "/?mode=text-to-video&amp;prompt=A+lighthouse" in page
+
+
+# ---------- presets ----------
+
+PRESET = {
+    "preset_name": "Vertical teaser",
+    "mode": "text-to-video",
+    "resolution": "480p",
+    "duration": "4",
+    "aspect_ratio": "9:16",
+    "extra_aspect_ratios": ["16:9", "1:1"],
+    "extra_durations": ["8"],
+    "fixed_lens": "on",
+    "routing": "value",
+    "delivery": "polling",
+    "prompt": "The prompt is not part of a preset",
+}
+
+
+@pytest.mark.django_db
+def test_it_saves_the_form_parameters_as_a_preset(client: Any, alice: Any) -> None:
+    from generations.models import Preset
+
+    client.force_login(alice)
+    response = client.post("/presets/", PRESET, **HTMX)
+    assert response.status_code == 200
+    preset = Preset.objects.get()
+    assert (preset.owner, preset.name) == (alice, "Vertical teaser")
+    assert preset.params == {
+        "mode": "text-to-video",
+        "resolution": "480p",
+        "duration": 4,
+        "aspect_ratio": "9:16",
+        "extra_aspect_ratios": ["16:9", "1:1"],
+        "extra_durations": [8],
+        "sound": False,
+        "fixed_lens": True,
+        "routing": "value",
+        "delivery": "polling",
+    }
+    page = html(response)
+    assert page.lstrip().startswith('<form id="preset-bar"')
+    assert f'<option value="{preset.pk}" selected>Vertical teaser</option>' in page
+    assert 'id="preset-data"' in page and '"aspect_ratio": "9:16"' in page
+    assert "Saved the preset “Vertical teaser”." in page
+
+
+@pytest.mark.django_db
+def test_it_updates_a_preset_saved_again_under_its_name(
+    client: Any, alice: Any
+) -> None:
+    from generations.models import Preset
+
+    client.force_login(alice)
+    client.post("/presets/", PRESET, **HTMX)
+    response = client.post(
+        "/presets/",
+        {**PRESET, "preset_name": " Vertical teaser ", "duration": "12"},
+        **HTMX,
+    )
+    assert "Updated the preset" in html(response)
+    preset = Preset.objects.get()
+    assert preset.params["duration"] == 12
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"preset_name": ""}, "Give the preset a name."),
+        ({"preset_name": "x" * 61}, "Keep the name under 60 characters."),
+        ({"duration": "7"}, "Not saved: Choose a duration of 4, 8 or 12 seconds."),
+        ({"aspect_ratio": "2:1"}, "Not saved: Choose an aspect ratio"),
+    ],
+)
+def test_it_refuses_a_bad_preset(
+    client: Any, alice: Any, change: dict[str, str], message: str
+) -> None:
+    from generations.models import Preset
+
+    client.force_login(alice)
+    response = client.post("/presets/", {**PRESET, **change}, **HTMX)
+    assert response.status_code == 422
+    assert message in html(response)
+    assert not Preset.objects.exists()
+    no_js = client.post("/presets/", {**PRESET, **change})
+    assert no_js.status_code == 302
+
+
+@pytest.mark.django_db
+def test_it_caps_the_number_of_presets(
+    client: Any, alice: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generations.models import Preset
+    from generations.views import dashboard
+
+    monkeypatch.setattr(dashboard, "MAX_PRESETS_PER_MEMBER", 2)
+    client.force_login(alice)
+    for name in ("one", "two"):
+        client.post("/presets/", {**PRESET, "preset_name": name}, **HTMX)
+    third = client.post("/presets/", {**PRESET, "preset_name": "three"}, **HTMX)
+    assert third.status_code == 422
+    assert "delete one first" in html(third)
+    again = client.post("/presets/", {**PRESET, "preset_name": "two"}, **HTMX)
+    assert again.status_code == 200  # updating an existing one is fine
+    assert Preset.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_it_prefills_the_form_from_a_preset_and_keeps_a_prompt(
+    client: Any, alice: Any, bob: Any
+) -> None:
+    from generations.models import Preset
+
+    mine = Preset.objects.create(
+        owner=alice,
+        name="Square",
+        params={
+            "aspect_ratio": "1:1",
+            "duration": 12,
+            "extra_durations": [4, 99],
+            "sound": False,
+        },
+    )
+    theirs = Preset.objects.create(
+        owner=bob, name="Bob's", params={"aspect_ratio": "21:9"}
+    )
+    client.force_login(alice)
+    page = html(client.get(f"/?preset={mine.pk}&prompt=Kept+prompt"))
+    assert ">Kept prompt</textarea>" in page
+    assert re.search(r'name="aspect_ratio" value="1:1"[^>]*checked', page)
+    assert re.search(r'name="duration" value="12"[^>]*checked', page)
+    assert re.search(r'name="extra_durations" value="4"[^>]*checked', page)
+    assert not re.search(r'name="sound"[^>]*checked', page)
+    assert f'<option value="{mine.pk}" selected>Square</option>' in page
+    other = html(client.get(f"/?preset={theirs.pk}"))
+    assert "Bob&#x27;s" not in other
+    assert not re.search(r'value="21:9"[^>]*checked', other)
+    assert client.get("/?preset=abc").status_code == 200
+
+
+@pytest.mark.django_db
+def test_it_deletes_only_the_members_own_preset(
+    client: Any, alice: Any, bob: Any
+) -> None:
+    from generations.models import Preset
+
+    mine = Preset.objects.create(owner=alice, name="Mine", params={})
+    theirs = Preset.objects.create(owner=bob, name="Theirs", params={})
+    client.force_login(alice)
+    assert client.get("/presets/delete/").status_code == 405
+    assert client.post("/presets/delete/", {"preset": theirs.pk}).status_code == 404
+    assert client.post("/presets/delete/", {"preset": "1;x"}).status_code == 400
+    empty = client.post("/presets/delete/", {"preset": ""}, **HTMX)
+    assert empty.status_code == 422
+    response = client.post("/presets/delete/", {"preset": mine.pk}, **HTMX)
+    assert response.status_code == 200
+    assert "Deleted the preset “Mine”." in html(response)
+    assert list(Preset.objects.all()) == [theirs]
+    assert client.post("/presets/", PRESET).status_code == 302  # no-JS: back home
+
+
+@pytest.mark.django_db
+def test_it_offers_notifications_and_guarded_remix_links(
+    client: Any, alice: Any
+) -> None:
+    queue(alice)
+    make_finished_task(alice)
+    client.force_login(alice)
+    page = html(client.get("/"))
+    assert 'id="notify-btn"' in page
+    assert 'class="btn btn-sm btn-ghost remix-link"' in page
+    assert "data-frame-warning" in page
+    assert 'id="preset-bar"' in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/?before=²", "/tasks/refresh/?since=0&after=²"])
+def test_it_rejects_odd_digits_with_400(client: Any, alice: Any, url: str) -> None:
+    client.force_login(alice)
+    assert client.get(url).status_code == 400

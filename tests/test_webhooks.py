@@ -277,3 +277,11 @@ def test_it_sends_a_callback_url_naming_the_task(
     assert len(token) >= 22  # at least 128 bits, url-safe base64
     task.refresh_from_db()
     assert task.callback_token_hash == hash_token(token)
+
+
+def test_it_refuses_a_strange_content_length(client: Client) -> None:
+    # "²" passes str.isdigit() but not int(): it must not become a 500.
+    response = client.post(
+        "/hooks/apixo/1/tok/", "{}", content_type="application/json", CONTENT_LENGTH="²"
+    )
+    assert response.status_code == 413

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from generations.models.credits import CreditAccount, LedgerEntry, PriceRule
+from generations.models.favourites import Favourite
+from generations.models.presets import Preset
 from generations.models.sharing import Collection, CollectionItem, ShareLink
 from generations.models.tasks import (
     IN_FLIGHT_STATES,
@@ -23,11 +25,13 @@ __all__ = [
     "CollectionItem",
     "CreditAccount",
     "Delivery",
+    "Favourite",
     "GenerationTask",
     "InputImage",
     "LedgerEntry",
     "Mode",
     "PriceRule",
+    "Preset",
     "RateBucket",
     "Routing",
     "ShareLink",

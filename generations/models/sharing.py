@@ -1,6 +1,12 @@
-"""Collections of videos and public share links (model only for now)."""
+"""Collections of videos and public share links.
+
+A share link is named by a random token that is shown to its creator once; only
+the token's sha256 is stored, so a database leak does not open any link.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.conf import settings
 from django.db import models
@@ -36,6 +42,12 @@ class CollectionItem(models.Model):
         ]
 
 
+class LinkStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+
+
 class ShareLink(models.Model):
     """A public link to one video or one collection. Only the token's hash is kept."""
 
@@ -48,6 +60,9 @@ class ShareLink(models.Model):
     )
     collection = models.ForeignKey(Collection, models.CASCADE, null=True, blank=True)
     show_prompt = models.BooleanField(default=False)
+    show_owner = models.BooleanField(
+        default=False, help_text="Show the sharer's name on the public page."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -55,6 +70,12 @@ class ShareLink(models.Model):
     last_viewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["owner", "-created_at"], name="sharelink_owner_created"
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(video__isnull=False, collection__isnull=True)
@@ -65,3 +86,18 @@ class ShareLink(models.Model):
 
     def __str__(self) -> str:
         return f"Share link {self.pk}"
+
+    def status_at(self, now: dt.datetime) -> LinkStatus:
+        if self.revoked_at is not None:
+            return LinkStatus.REVOKED
+        if self.expires_at is not None and self.expires_at <= now:
+            return LinkStatus.EXPIRED
+        return LinkStatus.ACTIVE
+
+    @property
+    def status(self) -> LinkStatus:
+        return self.status_at(timezone.now())
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == LinkStatus.ACTIVE

@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from generations import credits
+from generations import credits, security
 from generations.apixo import contract
 from generations.models import GenerationTask, State, VideoAsset
 from generations.models.tasks import transition
@@ -191,7 +191,7 @@ def _stream(url: str, out: object) -> tuple[str, int]:
 
 def _copy_body(response: requests.Response, out: object, cap: int) -> tuple[str, int]:
     declared = response.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > cap:
+    if declared and declared.isdecimal() and int(declared) > cap:
         raise DownloadError("the result is larger than allowed", permanent=True)
     digest = hashlib.sha256()
     size = 0
@@ -204,7 +204,7 @@ def _copy_body(response: requests.Response, out: object, cap: int) -> tuple[str,
             out.write(chunk)  # type: ignore[attr-defined]
     except requests.RequestException as exc:
         raise DownloadError(f"the download broke off ({type(exc).__name__})") from None
-    if declared and declared.isdigit() and int(declared) != size:
+    if declared and declared.isdecimal() and int(declared) != size:
         raise DownloadError(f"the download is truncated ({size} of {declared} bytes)")
     if size == 0:
         raise DownloadError("the result is empty")
@@ -213,7 +213,11 @@ def _copy_body(response: requests.Response, out: object, cap: int) -> tuple[str,
 
 def check_result_url(url: str) -> None:
     """Refuse URLs outside the allowed hosts or resolving to private addresses."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise DownloadError("refusing a malformed URL", permanent=True) from None
     allow_local = settings.APIXO_RESULT_ALLOW_LOCAL
     if parts.scheme != "https" and not (allow_local and parts.scheme == "http"):
         raise DownloadError(
@@ -226,8 +230,10 @@ def check_result_url(url: str) -> None:
         )
     if allow_local:
         return
-    for address in _resolve(host, parts.port or 443):
-        if not address.is_global:
+    if parts.username or parts.password:
+        raise DownloadError("refusing a URL with credentials", permanent=True)
+    for address in _resolve(host, port or 443):
+        if not security.is_public_address(address):
             raise DownloadError(f"{host} resolves to a private address", permanent=True)
 
 
@@ -248,7 +254,8 @@ def _resolve(
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError:
         raise DownloadError(f"{host} does not resolve") from None
-    return [ipaddress.ip_address(info[4][0]) for info in infos]
+    # A scoped IPv6 address ("fe80::1%eth0") parses with its zone dropped.
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
 def _remove_files(asset: VideoAsset) -> None:

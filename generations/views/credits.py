@@ -37,7 +37,7 @@ class WeekBar:
 @require_GET
 def credit_history(request: AuthedHttpRequest) -> HttpResponse:
     before = request.GET.get("before", "")
-    if before and not before.isdigit():
+    if before and not before.isdecimal():
         return HttpResponseBadRequest("before must be a ledger entry number")
     account = credits.account_for(request.user)
     entries = (

@@ -8,14 +8,16 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from generations import credits, forms, services
 from generations.apixo import contract
-from generations.models import IN_FLIGHT_STATES, GenerationTask, InputImage
+from generations.models import IN_FLIGHT_STATES, GenerationTask, InputImage, Preset
+from generations.models.presets import MAX_PRESETS_PER_MEMBER
 from generations.views.cards import TaskCard
 from generations.views.common import AuthedHttpRequest, own_task_or_404
 
@@ -31,17 +33,39 @@ MAX_CHANGED_CARDS = 100
 @require_GET
 def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     before = request.GET.get("before", "")
-    if before and not before.isdigit():
+    if before and not forms.is_id(before):
         return HttpResponseBadRequest("before must be a task id")
     initial = forms.initial_from_query(request.GET)
+    presets = _presets(request)
+    chosen = _preset_from_query(request.GET.get("preset", ""), presets)
+    if chosen is not None:
+        # A preset sets the parameters; a prompt in the same link is kept.
+        initial.update(forms.initial_from_preset(chosen.params))
     form = forms.GenerationForm(initial=initial, owner=request.user)
     tasks = GenerationTask.objects.filter(owner_id=request.user.pk, hidden=False)
     if before:
         tasks = tasks.filter(pk__lt=int(before))
     rows = list(tasks.select_related("video").order_by("-id")[: PAGE_SIZE + 1])
     context = _page_context(request, form, rows[:PAGE_SIZE], newest_page=not before)
+    context.update(_preset_context(presets, chosen))
     context["older_before"] = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
     return render(request, TEMPLATE, context)
+
+
+def _presets(request: AuthedHttpRequest) -> list[Preset]:
+    return list(Preset.objects.filter(owner_id=request.user.pk).order_by("name", "id"))
+
+
+def _preset_from_query(raw: str, presets: list[Preset]) -> Preset | None:
+    return next((p for p in presets if str(p.pk) == raw), None) if raw else None
+
+
+def _preset_context(presets: list[Preset], chosen: Preset | None) -> dict[str, Any]:
+    return {
+        "presets": presets,
+        "chosen_preset": chosen.pk if chosen else None,
+        "presets_json": {str(p.pk): p.as_json() for p in presets},
+    }
 
 
 def _page_context(
@@ -177,6 +201,7 @@ def _form_error(request: AuthedHttpRequest, form: forms.GenerationForm) -> HttpR
         .order_by("-id")[:PAGE_SIZE]
     )
     context = _page_context(request, form, tasks)
+    context.update(_preset_context(_presets(request), None))
     return render(request, TEMPLATE, context, status=422)
 
 
@@ -184,7 +209,7 @@ def parse_since(value: str) -> dt.datetime | None:
     """``since`` as epoch milliseconds or an ISO 8601 timestamp."""
     if not value:
         return None
-    if value.isdigit():
+    if value.isdecimal():
         try:
             return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
         except (OverflowError, ValueError, OSError):
@@ -204,7 +229,7 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
     """One poll per tab: the list header, plus only the cards that changed."""
     since = parse_since(request.GET.get("since", ""))
     after_raw = request.GET.get("after", "")
-    if since is None or (after_raw and not after_raw.isdigit()):
+    if since is None or (after_raw and not forms.is_id(after_raw)):
         return HttpResponseBadRequest("since must be epoch ms or ISO 8601")
     after = int(after_raw) if after_raw else None
     now = timezone.now()
@@ -296,3 +321,75 @@ def task_hide(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Hidden from your list and the gallery.")
         return redirect("dashboard")
     return HttpResponse("")
+
+
+# ---------- Presets ----------
+
+
+@login_required
+@require_POST
+def preset_save(request: AuthedHttpRequest) -> HttpResponse:
+    """Save the create form's parameters under a name (the same name updates it)."""
+    form = forms.PresetForm(request.POST)
+    if not form.is_valid():
+        return _preset_refused(request, _first_error(form))
+    name = form.cleaned_data["preset_name"].strip()
+    presets = Preset.objects.filter(owner_id=request.user.pk)
+    if (
+        not presets.filter(name=name).exists()
+        and presets.count() >= MAX_PRESETS_PER_MEMBER
+    ):
+        return _preset_refused(
+            request,
+            f"You have {MAX_PRESETS_PER_MEMBER} presets already: delete one first.",
+        )
+    preset, created = Preset.objects.update_or_create(
+        owner=request.user,
+        name=name,
+        defaults={"params": form.params(), "updated_at": timezone.now()},
+    )
+    verb = "Saved" if created else "Updated"
+    messages.success(request, f"{verb} the preset “{name}”.")
+    return _preset_answer(request, chosen=preset)
+
+
+@login_required
+@require_POST
+def preset_delete(request: AuthedHttpRequest) -> HttpResponse:
+    raw = request.POST.get("preset", "")
+    if not raw:
+        return _preset_refused(request, "Choose the preset to delete first.")
+    if not forms.is_id(raw):
+        return HttpResponseBadRequest("preset must be an id")
+    preset = Preset.objects.filter(pk=int(raw), owner_id=request.user.pk).first()
+    if preset is None:
+        raise Http404("No such preset.")
+    preset.delete()
+    messages.success(request, f"Deleted the preset “{preset.name}”.")
+    return _preset_answer(request, chosen=None)
+
+
+def _first_error(form: forms.PresetForm) -> str:
+    for name, errors in form.errors.items():
+        if name == "preset_name":
+            return str(errors[0])
+        return f"Not saved: {errors[0]}"
+    return "Not saved."
+
+
+def _preset_refused(request: AuthedHttpRequest, text: str) -> HttpResponse:
+    if not request.htmx:
+        messages.error(request, text)
+        return redirect("dashboard")
+    context = _preset_context(_presets(request), None)
+    context.update(preset_error=text, preset_name=request.POST.get("preset_name", ""))
+    return render(request, f"{TEMPLATE}#preset_bar", context, status=422)
+
+
+def _preset_answer(request: AuthedHttpRequest, chosen: Preset | None) -> HttpResponse:
+    if not request.htmx:
+        url = reverse("dashboard")
+        return redirect(f"{url}?preset={chosen.pk}" if chosen else url)
+    context = _preset_context(_presets(request), chosen)
+    context["toasts_oob"] = True
+    return render(request, f"{TEMPLATE}#preset_answer", context)

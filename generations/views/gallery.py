@@ -1,34 +1,182 @@
-"""The team's gallery of finished videos and each video's detail page."""
+"""The team's gallery (filters, search, favourites, bulk actions) and video pages."""
 
 from __future__ import annotations
 
+import datetime as dt
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
-from django.utils.timesince import timesince
-from django.views.decorators.http import require_GET
-
-from generations.models import GenerationTask
-from generations.views.cards import remix_url
-from generations.views.common import (
-    AuthedHttpRequest,
-    gallery_tasks,
-    visible_video_task_or_404,
+from django.contrib.auth.models import User
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import slugify
+from django.utils.timesince import timesince
+from django.views.decorators.http import require_GET, require_POST
 
+from generations import forms, sharing
+from generations.models import (
+    Collection,
+    Favourite,
+    GenerationTask,
+    State,
+    VideoAsset,
+)
+from generations.models.favourites import set_favourites
+from generations.views.cards import remix_url
+from generations.views.common import AuthedHttpRequest, visible_video_task_or_404
+
+TEMPLATE = "generations/gallery.html"
 PAGE_SIZE = 24
+# One request may change this many videos at once (a few pages of selection).
+BULK_MAX = 200
+# A zip is built while it streams; keep one download to a size a browser finishes.
+ZIP_MAX = 50
+ZIP_CHUNK = 256 * 1024
+COLLECTIONS_SHOWN = 100
+
+
+# Reversing four URLs per tile costs more than the page's SQL: reverse each
+# once per request with a placeholder and format the rest.
+_PK_PLACEHOLDER = 918273645
+
+
+@dataclass(frozen=True)
+class UrlPatterns:
+    detail: str
+    video: str
+    poster: str
+    favourite: str
+
+    @classmethod
+    def build(cls) -> UrlPatterns:
+        names = ("video_detail", "video_file", "video_poster", "video_favourite")
+        return cls(*(_pattern(name) for name in names))
+
+
+def _pattern(name: str) -> str:
+    return reverse(name, args=[_PK_PLACEHOLDER]).replace(str(_PK_PLACEHOLDER), "{pk}")
+
+
+@dataclass(frozen=True)
+class Star:
+    """One video's favourite toggle, for one member."""
+
+    pk: int
+    on: bool
+    url: str
 
 
 @dataclass(frozen=True)
 class Tile:
     task: GenerationTask
+    is_favourite: bool
+    is_own: bool
+    urls: UrlPatterns
 
     @property
     def age(self) -> str:
         """How long ago it finished, in one unit ("3 hours")."""
         return timesince(self.task.finished_at or self.task.created_at, depth=1)
+
+    @property
+    def detail_url(self) -> str:
+        return self.urls.detail.format(pk=self.task.pk)
+
+    @property
+    def video_url(self) -> str:
+        return self.urls.video.format(pk=self.task.pk)
+
+    @property
+    def poster_url(self) -> str:
+        return self.urls.poster.format(pk=self.task.pk)
+
+    @property
+    def star(self) -> Star:
+        url = self.urls.favourite.format(pk=self.task.pk)
+        return Star(pk=self.task.pk, on=self.is_favourite, url=url)
+
+
+def star_for(pk: int, on: bool) -> Star:
+    return Star(pk=pk, on=on, url=reverse("video_favourite", args=[pk]))
+
+
+class BadSelection(Exception):
+    """The member's selection cannot be acted on; the message says why."""
+
+
+# ---------- Queries ----------
+
+
+def gallery_queryset(user: User, filters: dict[str, Any]) -> QuerySet[GenerationTask]:
+    """Finished, visible videos matching the filters; callers order by -id.
+
+    "Mine" drops the OR with public videos, so the owner index applies; the
+    favourites filter drives from the member's (few) stars via ``id IN``.
+    """
+    tasks = GenerationTask.objects.filter(
+        state=State.SUCCEEDED, hidden=False, video__isnull=False
+    )
+    if filters.get("owner") == "mine":
+        tasks = tasks.filter(owner_id=user.pk)
+    else:
+        tasks = tasks.filter(Q(owner_id=user.pk) | Q(is_private=False))
+    for name in ("mode", "resolution", "aspect_ratio", "duration"):
+        if name in filters:
+            tasks = tasks.filter(**{name: filters[name]})
+    if "sound" in filters:
+        tasks = tasks.filter(sound=filters["sound"] == "on")
+    if "since" in filters:
+        tasks = tasks.filter(created_at__gte=_start_of(filters["since"]))
+    if "until" in filters and filters["until"] < forms.DATE_MAX:
+        tasks = tasks.filter(
+            created_at__lt=_start_of(filters["until"] + dt.timedelta(days=1))
+        )
+    if filters.get("favourites"):
+        starred = Favourite.objects.filter(user_id=user.pk).values("task_id")
+        tasks = tasks.filter(pk__in=starred)
+    if "q" in filters:
+        # A substring scan: fine at 100,000 prompts; full-text search is the
+        # next step if the team grows past that.
+        tasks = tasks.filter(prompt__icontains=filters["q"])
+    return tasks
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
+
+
+def with_favourite_flag(
+    tasks: QuerySet[GenerationTask], user: User
+) -> QuerySet[GenerationTask]:
+    """Each row says whether this member starred it: a subquery, not a query per row."""
+    mine = Favourite.objects.filter(user_id=user.pk, task_id=OuterRef("pk"))
+    return tasks.annotate(is_favourite=Exists(mine))
+
+
+def _visible_ids(user: User, ids: list[int]) -> list[int]:
+    """Of the selected tasks, those whose video this member may see in the gallery."""
+    visible = gallery_queryset(user, {}).filter(pk__in=ids)
+    return list(visible.order_by("-id").values_list("pk", flat=True))
+
+
+# ---------- Gallery page ----------
 
 
 @login_required
@@ -36,22 +184,352 @@ class Tile:
 def gallery(request: AuthedHttpRequest) -> HttpResponse:
     """Newest first, paged by id (keyset), so page 4,000 costs what page 1 does."""
     before = request.GET.get("before", "")
-    if before and not before.isdigit():
+    if before and not forms.is_id(before):
         return HttpResponseBadRequest("before must be a task id")
-    tasks = gallery_tasks(request.user)
+    form = forms.GalleryFilterForm(request.GET)
+    filters = form.filters()
+    tasks = gallery_queryset(request.user, filters)
     if before:
         tasks = tasks.filter(pk__lt=int(before))
-    rows = list(tasks.select_related("video", "owner").order_by("-id")[: PAGE_SIZE + 1])
+    rows = list(
+        with_favourite_flag(tasks, request.user)
+        .select_related("video", "owner")
+        .order_by("-id")[: PAGE_SIZE + 1]
+    )
     page = rows[:PAGE_SIZE]
-    context = {
-        "tiles": [Tile(task) for task in page],
+    query = form.query_string()
+    urls = UrlPatterns.build()
+    context: dict[str, Any] = {
+        "form": form,
+        "tiles": [_tile(request.user, task, urls) for task in page],
         "next_before": page[-1].pk if len(rows) > PAGE_SIZE else None,
         "is_first_page": not before,
+        "filtered": bool(filters),
+        "filter_query": query,
+        "page_url": _gallery_url(query),
+        "zip_max": ZIP_MAX,
+        "bulk_max": BULK_MAX,
     }
-    template = "generations/gallery.html"
-    if request.htmx and before:
-        template += "#page"
-    return render(request, template, context)
+    template = TEMPLATE
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#page" if before else "#results"
+    else:
+        context["collections"] = list(
+            Collection.objects.filter(owner_id=request.user.pk)
+            .order_by("-created_at")
+            .only("pk", "title")[:COLLECTIONS_SHOWN]
+        )
+    response = render(request, template, context)
+    # The same URL answers with a fragment or a page: caches must keep both.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _tile(user: User, task: GenerationTask, urls: UrlPatterns) -> Tile:
+    return Tile(
+        task=task,
+        is_favourite=bool(getattr(task, "is_favourite", False)),
+        is_own=task.owner_id == user.pk,
+        urls=urls,
+    )
+
+
+def _gallery_url(query: str) -> str:
+    return reverse("gallery") + (f"?{query}" if query else "")
+
+
+# ---------- Favourites ----------
+
+
+@login_required
+@require_POST
+def video_favourite(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """Star or unstar one video (``value`` 1 or 0: a double click cannot flip twice)."""
+    task = visible_video_task_or_404(request, pk)
+    value = request.POST.get("value", "")
+    if value not in {"0", "1"}:
+        return HttpResponseBadRequest("value must be 1 or 0")
+    set_favourites(user_id=request.user.pk, task_ids=[task.pk], value=value == "1")
+    if request.htmx:
+        context = {
+            "star": star_for(task.pk, value == "1"),
+            "next_url": _next_url(request),
+        }
+        return render(request, f"{TEMPLATE}#star", context)
+    return redirect(_next_url(request))
+
+
+@login_required
+@require_POST
+def bulk_favourite(request: AuthedHttpRequest) -> HttpResponse:
+    value = request.POST.get("value", "")
+    if value not in {"0", "1"}:
+        return HttpResponseBadRequest("value must be 1 or 0")
+    try:
+        ids = _selection(request, BULK_MAX)
+    except BadSelection as exc:
+        return _bulk_refused(request, str(exc))
+    visible = _visible_ids(request.user, ids)
+    set_favourites(user_id=request.user.pk, task_ids=visible, value=value == "1")
+    done = "Starred" if value == "1" else "Unstarred"
+    messages.success(request, f"{done} {_videos(len(visible))}.")
+    return _bulk_done(request, starred=visible, fav=value == "1")
+
+
+# ---------- Hide ----------
+
+
+@login_required
+@require_POST
+def bulk_hide(request: AuthedHttpRequest) -> HttpResponse:
+    """Hide the member's own videos; teammates' videos are theirs to hide."""
+    try:
+        ids = _selection(request, BULK_MAX)
+    except BadSelection as exc:
+        return _bulk_refused(request, str(exc))
+    own = list(
+        GenerationTask.objects.filter(
+            pk__in=ids, owner_id=request.user.pk, state=State.SUCCEEDED, hidden=False
+        ).values_list("pk", flat=True)
+    )
+    if not own:
+        return _bulk_refused(
+            request, "None of these videos are yours: only their owners can hide them."
+        )
+    GenerationTask.objects.filter(pk__in=own).update(
+        hidden=True, updated_at=timezone.now()
+    )
+    text = f"Hid {_videos(len(own))} from the gallery and your task list."
+    if len(own) < len(ids):
+        text += f" {_videos(len(ids) - len(own))} by teammates stayed."
+    messages.success(request, text)
+    return _bulk_done(request, removed=own)
+
+
+# ---------- Download ----------
+
+
+@login_required
+@require_POST
+def bulk_download(request: AuthedHttpRequest) -> HttpResponseBase:
+    """The selected videos as one zip, written while it streams (no temp file)."""
+    try:
+        ids = _selection(request, ZIP_MAX, what="download")
+    except BadSelection as exc:
+        return _bulk_refused(request, str(exc))
+    tasks = [
+        task
+        for task in gallery_queryset(request.user, {})
+        .filter(pk__in=ids)
+        .select_related("video")
+        .order_by("-id")
+        if task.video.file.name and default_storage.exists(task.video.file.name)
+    ]
+    if not tasks:
+        return _bulk_refused(request, "None of the selected videos can be downloaded.")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(zip_chunks(tasks), content_type="application/zip")
+    filename = f"seedance-{len(tasks)}-videos-{stamp}.zip"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class _ZipSink:
+    """A write-only stream that hands back what zipfile wrote since the last take."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data
+
+
+def zip_chunks(tasks: list[GenerationTask]) -> Iterator[bytes]:
+    """A zip of the tasks' videos, yielded as it is written.
+
+    Stored, not deflated: MP4 does not compress. The sink cannot seek, so zipfile
+    writes each entry's sizes after its data (a data descriptor).
+    """
+    sink = _ZipSink()
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:
+        for task in tasks:
+            video: VideoAsset = task.video
+            info = zipfile.ZipInfo(zip_entry_name(task), _zip_time(task))
+            info.compress_type = zipfile.ZIP_STORED
+            info.file_size = video.size_bytes
+            with (
+                default_storage.open(video.file.name or "", "rb") as source,
+                archive.open(info, "w") as target,
+            ):
+                while chunk := source.read(ZIP_CHUNK):
+                    target.write(chunk)
+                    yield sink.take()
+            yield sink.take()
+    yield sink.take()
+
+
+def zip_entry_name(task: GenerationTask) -> str:
+    words = slugify(task.prompt)[:48].strip("-") or "video"
+    return f"{task.pk}-{words}.mp4"
+
+
+def _zip_time(task: GenerationTask) -> tuple[int, int, int, int, int, int]:
+    moment = timezone.localtime(task.finished_at or task.created_at)
+    # The zip format cannot date a file before 1980.
+    moment = max(moment, moment.replace(year=1980, month=1, day=1))
+    return (
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+    )
+
+
+# ---------- Collections ----------
+
+
+@login_required
+@require_POST
+def bulk_collect(request: AuthedHttpRequest) -> HttpResponse:
+    """Add the member's own selected videos to a collection of theirs, or a new one."""
+    try:
+        ids = _selection(request, BULK_MAX)
+    except BadSelection as exc:
+        return _bulk_refused(request, str(exc))
+    collection = _chosen_collection(request)
+    title = request.POST.get("new_title", "").strip()
+    if collection is None and not title:
+        return _bulk_refused(request, "Choose a collection or type a title for one.")
+    if collection is None and len(title) > 200:
+        return _bulk_refused(request, "Keep the title under 200 characters.")
+    try:
+        collection, added = collect_videos(
+            owner=request.user, task_ids=ids, collection=collection, title=title
+        )
+    except BadSelection as exc:
+        return _bulk_refused(request, str(exc))
+    text = f"Added {_videos(added)} to “{collection.title}”."
+    if added == 0:
+        text = f"Those videos are already in “{collection.title}”."
+    messages.success(request, text)
+    return _bulk_done(request)
+
+
+def _chosen_collection(request: AuthedHttpRequest) -> Collection | None:
+    raw = request.POST.get("collection", "")
+    if raw in {"", "new"}:  # "new" as the detail page's collection form says it
+        return None
+    if not forms.is_id(raw):
+        raise Http404("No such collection.")
+    collection = Collection.objects.filter(
+        pk=int(raw), owner_id=request.user.pk
+    ).first()
+    if collection is None:
+        raise Http404("No such collection.")
+    return collection
+
+
+def collect_videos(
+    *,
+    owner: User,
+    task_ids: list[int],
+    collection: Collection | None,
+    title: str,
+) -> tuple[Collection, int]:
+    """Append the selected videos the owner may share to a collection.
+
+    The same rule as everywhere else (``sharing.available_q``): the member's own
+    videos and teammates' that are not private. A new collection is created only
+    when there is something to put in it. Returns (collection, added).
+    """
+    videos = list(
+        VideoAsset.objects.filter(
+            sharing.available_q(owner.pk), task_id__in=task_ids
+        ).order_by("-task_id")
+    )
+    if not videos:
+        raise BadSelection("None of the selected videos can go into a collection.")
+    with transaction.atomic():
+        if collection is None:
+            collection = Collection.objects.create(owner=owner, title=title)
+        added = sharing.add_to_collection(
+            owner=owner, collection=collection, videos=videos
+        )
+    return collection, added
+
+
+# ---------- Shared bulk plumbing ----------
+
+
+def _selection(
+    request: AuthedHttpRequest, limit: int, what: str = "change"
+) -> list[int]:
+    ids = forms.parse_ids(request.POST.getlist("ids"))
+    if ids is None:
+        raise BadSelection("The selection was not understood; reload the page.")
+    if not ids:
+        raise BadSelection("Select at least one video first.")
+    if len(ids) > limit:
+        raise BadSelection(
+            f"You can {what} at most {limit} videos at once; {len(ids)} are selected."
+        )
+    return ids
+
+
+def _bulk_refused(request: AuthedHttpRequest, text: str) -> HttpResponse:
+    messages.error(request, text)
+    if request.htmx:
+        return render(request, f"{TEMPLATE}#bulk_done", {}, status=422)
+    return redirect(_next_url(request))
+
+
+def _bulk_done(
+    request: AuthedHttpRequest,
+    *,
+    starred: list[int] | None = None,
+    fav: bool = False,
+    removed: list[int] | None = None,
+) -> HttpResponse:
+    if not request.htmx:
+        return redirect(_next_url(request))
+    context = {
+        "stars": [star_for(pk, fav) for pk in starred or []],
+        "removed": removed or [],
+        "next_url": _next_url(request),
+    }
+    return render(request, f"{TEMPLATE}#bulk_done", context)
+
+
+def _next_url(request: AuthedHttpRequest) -> str:
+    """Where a form without JavaScript returns to: the page it was posted from."""
+    url = request.POST.get("next", "") or request.htmx.current_url_abs_path or ""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return reverse("gallery")
+
+
+def _videos(count: int) -> str:
+    return f"{count} video" if count == 1 else f"{count} videos"
+
+
+# ---------- Detail ----------
 
 
 @login_required
@@ -65,6 +543,10 @@ def video_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         "frames": frames,
         "remix_url": remix_url(task),
         "is_owner": task.owner_id == request.user.pk,
+        "star": star_for(
+            task.pk,
+            Favourite.objects.filter(user_id=request.user.pk, task_id=task.pk).exists(),
+        ),
         "provider_seconds": (
             round(task.provider_cost_ms / 1000, 1) if task.provider_cost_ms else None
         ),

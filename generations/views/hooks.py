@@ -29,7 +29,7 @@ HINTABLE = (State.WAITING, State.GENERATING, State.UNKNOWN)
 @require_POST
 def apixo_callback(request: HttpRequest, task_id: int, token: str) -> HttpResponse:
     length = request.META.get("CONTENT_LENGTH") or "0"
-    if not length.isdigit() or int(length) > MAX_CALLBACK_BYTES:
+    if not length.isdecimal() or int(length) > MAX_CALLBACK_BYTES:
         return JsonResponse({"error": "body too large"}, status=413)
     row = (
         GenerationTask.objects.filter(pk=task_id)

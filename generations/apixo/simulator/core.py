@@ -325,7 +325,7 @@ class Simulator:
         A bad signature or a past ``expires`` answers 403, like an expired presigned
         object-storage URL; an unknown or unfinished task answers 404.
         """
-        if not expires.isdigit() or not signature_ok(
+        if not expires.isdecimal() or not signature_ok(
             self._secret, task_id, int(expires), signature
         ):
             raise ResultError(403, "Invalid signature")

@@ -54,7 +54,7 @@ def download(url: str, *, timeout: float) -> bytes:
     try:
         with OPENER.open(request, timeout=timeout) as response:
             declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > MAX_IMAGE_BYTES:
+            if declared and declared.isdecimal() and int(declared) > MAX_IMAGE_BYTES:
                 raise ImageProblem("IMAGE_TOO_LARGE", "Image exceeds the 10MB limit")
             parts: list[bytes] = []
             size = 0

@@ -148,7 +148,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     first_text, last_text = first_text.strip(), last_text.strip()
     if not sep or not (first_text or last_text):
         return None
-    if not all(text.isdigit() for text in (first_text, last_text) if text):
+    if not all(text.isdecimal() for text in (first_text, last_text) if text):
         return None
     if not first_text:
         suffix = int(last_text)

@@ -148,7 +148,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         length = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding") or (length and not length.isdigit()):
+        if self.headers.get("Transfer-Encoding") or (length and not length.isdecimal()):
             self.close_connection = True
             return b"\x00"  # unreadable framing: fails validation as bad JSON
         size = int(length or 0)

@@ -1,0 +1,453 @@
+"""Screenshots of the studio's pages, light and dark, desktop and phone.
+
+``python manage.py screenshots`` (``make screenshots``) never touches the
+developer's database: it re-runs itself with ``VAR_DIR`` pointing at a temporary
+directory (its own SQLite file, media and cache), migrates and seeds that, starts
+``runserver`` on a free port, logs in with headless Chromium and writes PNGs into
+``var/screenshots/``. The temporary directory is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from generations import credits, services
+from generations.apixo import contract
+from generations.models import (
+    Favourite,
+    GenerationTask,
+    Preset,
+    State,
+    TaskTransition,
+    VideoAsset,
+)
+
+PASSWORD = "screenshots-only"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DEVICES: dict[str, dict[str, Any]] = {
+    "desktop": {"viewport": {"width": 1440, "height": 900}},
+    "phone": {
+        "viewport": {"width": 375, "height": 812},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+    },
+}
+SCHEMES: tuple[Literal["light", "dark"], ...] = ("light", "dark")
+FINISHED: list[tuple[str, str, str, int, bool, int]] = [
+    # (prompt, aspect ratio, resolution, duration, sound, owner index)
+    (
+        "A red fox trots through fresh snow at dawn, slow dolly in",
+        "16:9",
+        "720p",
+        8,
+        True,
+        0,
+    ),
+    (
+        "Neon rain on a Tokyo side street at night, handheld pan left",
+        "9:16",
+        "480p",
+        4,
+        True,
+        1,
+    ),
+    (
+        "A lighthouse in a storm, waves crashing over the rocks",
+        "21:9",
+        "720p",
+        12,
+        True,
+        0,
+    ),
+    (
+        "Steam rising from a cup of coffee on a wooden table, fixed lens",
+        "1:1",
+        "480p",
+        4,
+        False,
+        2,
+    ),
+    ("A paper boat drifting down a rainy street, low angle", "4:3", "480p", 8, True, 0),
+    (
+        "Hot air balloons over Cappadocia at sunrise, drone orbit",
+        "16:9",
+        "480p",
+        8,
+        False,
+        1,
+    ),
+    (
+        "A dancer spinning in a sunlit studio, dust in the light",
+        "3:4",
+        "480p",
+        4,
+        True,
+        2,
+    ),
+    ("Waves rolling onto a black sand beach, slow motion", "9:16", "480p", 8, True, 0),
+    (
+        "A robot watering plants on a balcony garden, soft piano",
+        "1:1",
+        "480p",
+        4,
+        True,
+        1,
+    ),
+    (
+        "Autumn leaves falling in a quiet park, gentle wind",
+        "16:9",
+        "480p",
+        12,
+        False,
+        0,
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Seed a throwaway database, run the site and write screenshots of the "
+        "dashboard, gallery and detail page into var/screenshots/."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--out",
+            default=str(Path(settings.BASE_DIR) / "var" / "screenshots"),
+            help="Directory for the PNG files (default var/screenshots/).",
+        )
+        parser.add_argument(
+            "--chromium",
+            default=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+            help="The Chromium binary (Debian's by default).",
+        )
+        # Set by the command itself when it re-runs inside the throwaway VAR_DIR.
+        parser.add_argument("--inside", action="store_true", help="(internal)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        out = Path(options["out"]).resolve()
+        chromium = str(options["chromium"])
+        if not Path(chromium).exists():
+            raise CommandError(f"Chromium not found at {chromium} (make chromium).")
+        if options["inside"]:
+            self._inside(out, chromium)
+        else:
+            self._relaunch(out, chromium)
+
+    # ---------- Outside: a throwaway VAR_DIR ----------
+
+    def _relaunch(self, out: Path, chromium: str) -> None:
+        scratch = Path(tempfile.mkdtemp(prefix="seedance-screenshots-"))
+        env = _scratch_env(scratch)
+        manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+        try:
+            subprocess.run(
+                [*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True
+            )
+            subprocess.run(
+                [*manage, "screenshots", "--inside", "--out", str(out)]
+                + ["--chromium", chromium],
+                env=env,
+                check=True,
+            )
+        except subprocess.CalledProcessError as exc:
+            raise CommandError(f"Screenshots failed (exit {exc.returncode}).") from None
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    # ---------- Inside: seed, serve, shoot ----------
+
+    def _inside(self, out: Path, chromium: str) -> None:
+        real_var = (Path(settings.BASE_DIR) / "var").resolve()
+        if Path(settings.VAR_DIR).resolve() == real_var:
+            raise CommandError("Refusing to seed the developer's var/ directory.")
+        started = time.monotonic()
+        detail_pk = seed()
+        out.mkdir(parents=True, exist_ok=True)
+        with serve() as base_url:
+            written = shoot(base_url, out, chromium, detail_pk)
+        for path in written:
+            self.stdout.write(f"  {path}")
+        seconds = time.monotonic() - started
+        self.stdout.write(f"Wrote {len(written)} screenshots in {seconds:.0f} s.")
+
+
+def _scratch_env(scratch: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    # Everything stateful goes to the scratch directory: SQLite, media, cache.
+    for name in ("DATABASE_URL", "MEDIA_ROOT", "REDIS_URL", "APIXO_API_KEY"):
+        env.pop(name, None)
+    env.update(
+        VAR_DIR=str(scratch),
+        DEBUG="1",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_ALLOW_ASYNC_UNSAFE="true",
+    )
+    return env
+
+
+# ---------- Seed ----------
+
+
+def seed() -> int:
+    """A small team with finished videos and tasks in every state; the detail pk."""
+    users = get_user_model().objects
+    team = [
+        users.create_user(name, password=PASSWORD) for name in ("maya", "leo", "ana")
+    ]
+    for member in team:
+        credits.grant(user=member, amount=1000, reason="Screenshots")
+    now = timezone.now()
+    # Created oldest first, as a real team made them: ids grow with time.
+    finished: list[GenerationTask] = []
+    for i, (prompt, aspect, resolution, duration, sound, owner) in reversed(
+        list(enumerate(FINISHED))
+    ):
+        finished_at = now - dt.timedelta(hours=3 * i + 1)
+        finished.insert(
+            0,
+            _finished(
+                team[owner], finished_at, prompt, aspect, resolution, duration, sound
+            ),
+        )
+    for task in finished[:4:2]:
+        Favourite.objects.create(user=team[0], task=task)
+    _in_flight(team[0], now)
+    Preset.objects.create(
+        owner=team[0],
+        name="Vertical teaser",
+        params={"mode": "text-to-video", "resolution": "720p", "duration": 4,
+                "aspect_ratio": "9:16", "extra_aspect_ratios": [],
+                "extra_durations": [], "sound": True, "fixed_lens": False,
+                "routing": "auto", "delivery": "polling"},
+    )  # fmt: skip
+    return finished[0].pk
+
+
+def _finished(
+    owner: User,
+    finished_at: dt.datetime,
+    prompt: str,
+    aspect_ratio: str,
+    resolution: str,
+    duration: int,
+    sound: bool,
+) -> GenerationTask:
+    from generations.apixo.simulator.video import VideoSpec, render_mp4
+    from generations.pipeline.media import write_poster
+
+    task = GenerationTask.objects.create(
+        owner=owner,
+        prompt=prompt,
+        aspect_ratio=aspect_ratio,
+        resolution=resolution,
+        duration=duration,
+        sound=sound,
+        state=State.SUCCEEDED,
+        cost=credits.cost_of(resolution=resolution, sound=sound, duration=duration),
+        created_at=finished_at - dt.timedelta(seconds=95),
+        submitted_at=finished_at - dt.timedelta(seconds=90),
+        finished_at=finished_at,
+        provider_cost_ms=71_000,
+    )
+    media = Path(settings.MEDIA_ROOT) / "videos" / "screens"
+    video, poster = media / f"{task.pk}.mp4", media / f"{task.pk}.jpg"
+    # Short files: only the poster shows in a screenshot.
+    spec = VideoSpec.for_task(
+        resolution="480p",
+        aspect_ratio=aspect_ratio,
+        duration=4,
+        sound=False,
+        prompt=prompt,
+    )
+    render_mp4(spec, video)
+    write_poster(video, poster, at_seconds=2.0)
+    width, height = contract.frame_size(resolution, aspect_ratio)
+    VideoAsset.objects.create(
+        task=task,
+        file=str(video.relative_to(settings.MEDIA_ROOT)),
+        poster=str(poster.relative_to(settings.MEDIA_ROOT)),
+        width=width,
+        height=height,
+        duration_seconds=float(duration),
+        has_audio=sound,
+        size_bytes=video.stat().st_size,
+        sha256="0" * 64,
+        created_at=finished_at,
+    )
+    return task
+
+
+def _in_flight(owner: User, now: dt.datetime) -> None:
+    """Cards in the states a member meets: generating, waiting, queued, failed."""
+    specs = [
+        ("A koi pond in the rain, ripples spreading, macro lens", "1:1", State.QUEUED),
+        ("Northern lights over a frozen lake, time-lapse", "16:9", State.WAITING),
+        ("A chef tossing noodles in a wok, flames, close-up", "9:16", State.GENERATING),
+    ]
+    for prompt, aspect, state in specs:
+        params = services.GenerationParams(
+            prompt=prompt, aspect_ratio=aspect, duration=8, resolution="720p"
+        )
+        [task] = services.create_generations(owner=owner, variants=[params])
+        if state != State.QUEUED:
+            GenerationTask.objects.filter(pk=task.pk).update(
+                state=state, submitted_at=now - dt.timedelta(seconds=40)
+            )
+    failed = GenerationTask.objects.create(
+        owner=owner,
+        prompt="A crowded stadium cheering for a famous singer on stage",
+        aspect_ratio="16:9",
+        cost=32,
+        state=State.FAILED,
+        created_at=now - dt.timedelta(minutes=9),
+        finished_at=now - dt.timedelta(minutes=8),
+        fail_code="CONTENT_VIOLATION",
+        fail_message="The prompt names a real person.",
+    )
+    TaskTransition.objects.create(task=failed, to_state=State.FAILED, reason="seed")
+
+
+# ---------- Serve and shoot ----------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve() -> Iterator[str]:
+    port = _free_port()
+    manage = str(Path(settings.BASE_DIR) / "manage.py")
+    server = subprocess.Popen(
+        [sys.executable, manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port, server)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _wait_for_port(port: int, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise CommandError("runserver exited before it answered.")
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.5),
+        ):
+            return
+        time.sleep(0.2)
+    raise CommandError("runserver did not answer within 30 s.")
+
+
+def shoot(base_url: str, out: Path, chromium: str, detail_pk: int) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    pages = {
+        "dashboard": "/",
+        "gallery": "/gallery/",
+        "detail": f"/videos/{detail_pk}/",
+    }
+    written: list[Path] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, args=CHROMIUM_ARGS
+        )
+        for device, options in DEVICES.items():
+            for scheme in SCHEMES:
+                context = browser.new_context(color_scheme=scheme, **options)
+                page = context.new_page()
+                _log_in(page, base_url)
+                for name, path in pages.items():
+                    page.goto(base_url + path)
+                    _settle(page)
+                    target = out / f"{name}-{device}-{scheme}.png"
+                    # On a desktop the Studio's form scrolls inside its sticky
+                    # panel: the viewport is what a member sees.
+                    full = not (name == "dashboard" and device == "desktop")
+                    page.screenshot(path=str(target), full_page=full)
+                    written.append(target)
+                if device == "desktop":
+                    written.append(_shoot_selection(page, base_url, out, scheme))
+                context.close()
+        browser.close()
+    return written
+
+
+def _log_in(page: Any, base_url: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Username").fill("maya")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base_url}/")
+
+
+def _settle(page: Any) -> None:
+    """Load every lazy image (full-page shots include what is below the fold)."""
+    page.wait_for_load_state("load")
+    images = page.locator("main img")
+    for index in range(images.count()):
+        image = images.nth(index)
+        if image.is_visible():
+            image.scroll_into_view_if_needed()
+    page.mouse.wheel(0, -100_000)
+    page.wait_for_load_state("networkidle")
+    player = page.locator("video.player")
+    if player.count():
+        # Chromium's controls show a loading spinner until the first frame is
+        # decoded, and fade it out for about a second after.
+        deadline = time.monotonic() + 10
+        while player.evaluate("video => video.readyState") < 2:
+            if time.monotonic() > deadline:
+                break
+            page.wait_for_timeout(100)
+        page.wait_for_timeout(1200)
+    page.wait_for_timeout(300)
+
+
+def _shoot_selection(page: Any, base_url: str, out: Path, scheme: str) -> Path:
+    """The gallery with three videos ticked: the selection bar and its actions."""
+    page.goto(f"{base_url}/gallery/")
+    _settle(page)
+    for index in range(3):
+        page.locator(".tile-select").nth(index).click()
+    page.wait_for_timeout(400)
+    target = out / f"gallery-selecting-desktop-{scheme}.png"
+    page.screenshot(path=str(target))
+    return target

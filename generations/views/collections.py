@@ -1,0 +1,216 @@
+"""A member's collections: list, create, edit, order, remove, delete, and adding a
+video from its detail page. Only the owner ever sees or changes a collection."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, OuterRef, Subquery
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from generations import sharing as services
+from generations.models import Collection, CollectionItem, ShareLink
+from generations.views.common import AuthedHttpRequest
+
+
+class CollectionForm(forms.ModelForm[Collection]):
+    class Meta:
+        model = Collection
+        fields = ["title", "description"]
+        widgets = {
+            "title": forms.TextInput(attrs={"placeholder": "Client review, March"}),
+            "description": forms.Textarea(
+                attrs={"rows": 3, "placeholder": "Optional: shown on the public page"}
+            ),
+        }
+
+    def clean_title(self) -> str:
+        title: str = self.cleaned_data["title"].strip()
+        if not title:
+            raise forms.ValidationError("Give the collection a title.")
+        return title
+
+
+def own_collection_or_404(request: AuthedHttpRequest, pk: int) -> Collection:
+    return get_object_or_404(Collection, pk=pk, owner_id=request.user.pk)
+
+
+def _listing(
+    request: AuthedHttpRequest, form: CollectionForm, status: int = 200
+) -> HttpResponse:
+    user = request.user
+    shown = services.available_q(user.pk, "video__")
+    first_task = (
+        CollectionItem.objects.filter(shown, collection=OuterRef("pk"))
+        .order_by("position", "id")
+        .values("video__task_id")[:1]
+    )
+    collections = (
+        Collection.objects.filter(owner_id=user.pk)
+        .annotate(
+            video_count=Count(
+                "items", filter=services.available_q(user.pk, "items__video__")
+            ),
+            cover_task_id=Subquery(first_task),
+        )
+        .order_by("-created_at", "-id")
+    )
+    context = {"collections": collections, "form": form}
+    return render(request, "generations/collections.html", context, status=status)
+
+
+@login_required
+@require_GET
+def collection_list(request: AuthedHttpRequest) -> HttpResponse:
+    return _listing(request, CollectionForm())
+
+
+@login_required
+@require_POST
+def collection_create(request: AuthedHttpRequest) -> HttpResponse:
+    form = CollectionForm(request.POST)
+    if not form.is_valid():
+        return _listing(request, form, status=422)
+    collection = services.create_collection(
+        owner=request.user,
+        title=form.cleaned_data["title"],
+        description=form.cleaned_data["description"],
+    )
+    messages.success(request, f"Collection “{collection.title}” created.")
+    return redirect("collection_detail", collection.pk)
+
+
+def _detail(
+    request: AuthedHttpRequest,
+    collection: Collection,
+    form: CollectionForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    items = list(
+        services.available_items(collection).select_related("video__task__owner")
+    )
+    total = collection.items.count()
+    links = ShareLink.objects.filter(collection=collection).order_by(
+        "-created_at", "-id"
+    )
+    context = {
+        "collection": collection,
+        "items": items,
+        "unavailable_count": total - len(items),
+        "form": form or CollectionForm(instance=collection),
+        "share_action": reverse("link_create_for_collection", args=[collection.pk]),
+        "links": list(links),
+    }
+    return render(request, "generations/collection.html", context, status=status)
+
+
+@login_required
+@require_GET
+def collection_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, own_collection_or_404(request, pk))
+
+
+@login_required
+@require_POST
+def collection_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    collection = own_collection_or_404(request, pk)
+    form = CollectionForm(request.POST, instance=collection)
+    if not form.is_valid():
+        collection.refresh_from_db()
+        return _detail(request, collection, form, status=422)
+    form.save()
+    messages.success(request, "Saved.")
+    return redirect("collection_detail", collection.pk)
+
+
+@login_required
+@require_POST
+def collection_delete(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    collection = own_collection_or_404(request, pk)
+    title = collection.title
+    # Its links go with it (cascade): they answer 404 from now on.
+    collection.delete()
+    messages.success(
+        request, f"Collection “{title}” deleted; its links no longer work."
+    )
+    return redirect("collection_list")
+
+
+@login_required
+@require_POST
+def item_move(request: AuthedHttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    collection = own_collection_or_404(request, pk)
+    direction = request.POST.get("direction")
+    if direction not in {"up", "down"}:
+        return HttpResponse("direction must be up or down", status=400)
+    moved = services.move_item(
+        owner=request.user,
+        collection=collection,
+        item_id=item_pk,
+        offset=-1 if direction == "up" else 1,
+    )
+    if not moved and not collection.items.filter(pk=item_pk).exists():
+        raise Http404("No such item.")
+    return redirect(reverse("collection_detail", args=[pk]) + f"#item-{item_pk}")
+
+
+@login_required
+@require_POST
+def collection_order(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """The whole order at once (drag and drop): ``item`` repeated, top first."""
+    collection = own_collection_or_404(request, pk)
+    raw = request.POST.getlist("item")
+    if not raw or not all(value.isdecimal() for value in raw):
+        return HttpResponse("item must list item ids", status=400)
+    services.reorder_collection(
+        owner=request.user, collection=collection, item_ids=[int(v) for v in raw]
+    )
+    if request.htmx or request.headers.get("X-Requested-With") == "fetch":
+        return HttpResponse(status=204)
+    return redirect("collection_detail", pk)
+
+
+@login_required
+@require_POST
+def item_remove(request: AuthedHttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    collection = own_collection_or_404(request, pk)
+    if not services.remove_from_collection(
+        owner=request.user, collection=collection, item_id=item_pk
+    ):
+        raise Http404("No such item.")
+    messages.success(request, "Removed from the collection (the video itself stays).")
+    return redirect("collection_detail", pk)
+
+
+@login_required
+@require_POST
+def collection_add_video(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """From a video's detail page: into one of my collections, or a new one."""
+    video = services.shareable_video_for_task(request.user, pk)
+    if video is None:
+        raise Http404("No such video.")
+    back = reverse("video_detail", args=[pk])
+    choice = request.POST.get("collection", "")
+    new_title = request.POST.get("new_title", "").strip()[:200]
+    if choice == "new" or (not choice and new_title):
+        if not new_title:
+            messages.error(request, "Give the new collection a title.")
+            return redirect(back)
+        collection = services.create_collection(owner=request.user, title=new_title)
+    elif choice.isdecimal():
+        collection = own_collection_or_404(request, int(choice))
+    else:
+        messages.error(request, "Choose a collection.")
+        return redirect(back)
+    added = services.add_to_collection(
+        owner=request.user, collection=collection, videos=[video]
+    )
+    if added:
+        messages.success(request, f"Added to “{collection.title}”.")
+    else:
+        messages.info(request, f"Already in “{collection.title}”.")
+    return redirect(back)
