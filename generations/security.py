@@ -1,0 +1,299 @@
+"""Abuse controls: login throttling, the client's address, upload caps, public IPs.
+
+Login throttling counts attempts per (username, address) pair and per address,
+never per username alone: a stranger guessing a member's password locks out only
+their own address, never the member. An attempt takes its slot *before* the
+password is checked, so parallel requests cannot all slip past the limit; a
+successful login gives the slots back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ipaddress
+import math
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.cache import cache
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler
+from django.http import HttpRequest, HttpResponse
+
+from generations.apixo import contract
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+# --- The client's address ---------------------------------------------------------
+
+
+def client_address(request: HttpRequest) -> str:
+    """The address a request came from, trusting only our own proxies.
+
+    Behind ``TRUSTED_PROXY_COUNT`` proxies that each append to X-Forwarded-For,
+    the client is the entry that many places from the right; anything further
+    left was written by the client and may be forged.
+    """
+    remote = str(request.META.get("REMOTE_ADDR") or "")
+    hops = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0))
+    if hops <= 0:
+        return remote
+    forwarded = [
+        part.strip()
+        for part in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",")
+        if part.strip()
+    ]
+    if len(forwarded) < hops:
+        return remote
+    return forwarded[-hops]
+
+
+def address_group(address: str) -> str:
+    """What one client controls: an IPv4 address, or an IPv6 /64."""
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address[:64] or "unknown"
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+# --- Login throttling --------------------------------------------------------------
+
+WINDOW_SECONDS = 15 * 60
+
+
+def pair_limit() -> int:
+    return int(getattr(settings, "LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS", 5))
+
+
+def address_limit() -> int:
+    return int(getattr(settings, "LOGIN_FAILURES_PER_ADDRESS", 30))
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """The counter slots one login attempt took."""
+
+    pair_key: str
+    address_key: str
+    window_end: float
+
+    def succeeded(self) -> None:
+        # The member is who they say: forget their failures from here, and give
+        # the address its slot back (but keep its other failures).
+        cache.delete(self.pair_key)
+        with contextlib.suppress(ValueError):
+            cache.decr(self.address_key)
+
+
+class LoginThrottled(Exception):
+    def __init__(self, seconds_left: float) -> None:
+        super().__init__("too many login attempts")
+        self.seconds_left = seconds_left
+
+    @property
+    def message(self) -> str:
+        minutes = max(1, math.ceil(self.seconds_left / 60))
+        unit = "minute" if minutes == 1 else "minutes"
+        return (
+            "Too many failed log-ins from your network. For your security, "
+            f"log-in is paused here for {minutes} {unit}; try again then. "
+            "Forgotten your password? Ask your team's admin to reset it."
+        )
+
+
+def _take(key: str, window_end: float, now: float) -> int:
+    ttl = max(1, math.ceil(window_end - now)) + 60
+    cache.add(key, 0, timeout=ttl)
+    try:
+        count = int(cache.incr(key))
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=ttl)
+        count = 1
+    # Some backends (the file cache) reset the expiry on incr: set it again.
+    cache.touch(key, timeout=ttl)
+    return count
+
+
+def begin_login(
+    request: HttpRequest, username: str, now: float | None = None
+) -> LoginAttempt:
+    """Take one attempt's slots, or raise LoginThrottled without checking anything.
+
+    Windows are fixed (aligned to ``WINDOW_SECONDS``), so the wait is predictable.
+    """
+    now = time.time() if now is None else now
+    window = int(now // WINDOW_SECONDS)
+    window_end = (window + 1) * WINDOW_SECONDS
+    group = address_group(client_address(request))
+    who = username.strip().lower()[:150]
+    attempt = LoginAttempt(
+        pair_key=f"seedance:login:pair:{window}:{_digest(who, group)}",
+        address_key=f"seedance:login:address:{window}:{_digest(group)}",
+        window_end=window_end,
+    )
+    pair_count = _take(attempt.pair_key, window_end, now)
+    address_count = _take(attempt.address_key, window_end, now)
+    if pair_count > pair_limit() or address_count > address_limit():
+        raise LoginThrottled(window_end - now)
+    return attempt
+
+
+class ThrottledLoginMixin(AuthenticationForm):
+    """Takes the attempt's slots before the password is checked."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "throttled": "%(message)s",
+    }
+    throttled = False
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is None or not password or self.request is None:
+            return super().clean()
+        try:
+            attempt = begin_login(self.request, str(username))
+        except LoginThrottled as exc:
+            self.throttled = True
+            raise forms.ValidationError(
+                self.error_messages["throttled"],
+                code="throttled",
+                params={"message": exc.message},
+            ) from None
+        cleaned = super().clean()  # raises on a wrong password: the slot stays taken
+        attempt.succeeded()
+        return cleaned
+
+
+class ThrottledAuthenticationForm(ThrottledLoginMixin, AuthenticationForm):
+    pass
+
+
+class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    """The admin's own log-in page, throttled the same way."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "throttled": "%(message)s",
+    }
+
+
+class ThrottledLoginView(auth_views.LoginView):
+    form_class = ThrottledAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        response = super().form_invalid(form)
+        if getattr(form, "throttled", False):
+            response.status_code = 429
+            response["Retry-After"] = str(WINDOW_SECONDS)
+        return response
+
+
+login_view = ThrottledLoginView.as_view()
+
+
+# --- Uploads -------------------------------------------------------------------------
+
+
+class OversizedUpload(UploadedFile):  # type: ignore[type-arg]
+    """Stands in for a file that passed the cap: its size says so, its body is
+    empty, so the form answers "too large" and nothing more was kept."""
+
+    def __init__(self, name: str, content_type: str | None, size: int) -> None:
+        import io
+
+        super().__init__(io.BytesIO(b""), name, content_type, size)
+
+
+class CappedUploadHandler(FileUploadHandler):
+    """First in FILE_UPLOAD_HANDLERS: stops keeping a file once it passes the cap.
+
+    Django would otherwise copy an upload of any size to a temporary file before
+    a form could refuse it; past the cap, chunks are dropped (not handed on).
+    """
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self.received = 0
+        self.cap = int(getattr(settings, "MAX_UPLOAD_FILE_BYTES", 0)) or (
+            contract.MAX_IMAGE_BYTES
+        )
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        self.received += len(raw_data)
+        return None if self.received > self.cap else raw_data
+
+    def file_complete(self, file_size: int) -> UploadedFile[bytes] | None:
+        if self.received > self.cap:
+            return OversizedUpload(
+                self.file_name or "upload", self.content_type, self.received
+            )
+        return None
+
+
+# --- Public addresses ---------------------------------------------------------------
+
+NAT64 = (
+    ipaddress.IPv6Network("64:ff9b::/96"),
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+)
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for (mapped, 6to4, NAT64, Teredo...)."""
+    if address.ipv4_mapped:
+        return address.ipv4_mapped
+    if address.sixtofour:
+        return address.sixtofour
+    if address.teredo:
+        return address.teredo[1]
+    if any(address in net for net in NAT64) or address in IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def is_public_address(address: Address) -> bool:
+    """True only for globally routable unicast addresses, looking through IPv6
+    forms that embed an IPv4 address (``::ffff:127.0.0.1`` is loopback)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = embedded_ipv4(address)
+        if inner is not None and not is_public_address(inner):
+            return False
+    return address.is_global and not address.is_multicast
+
+
+def parse_ip_host(host: str) -> Address | None:
+    """The address a URL's host names literally, in any form a resolver accepts
+    (``127.1``, ``2130706433``, ``0x7f.1``...), or None for a real host name."""
+    host = host.strip("[]").rstrip(".")
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if host and all(c in "0123456789abcdefxABCDEFX." for c in host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
