@@ -25,8 +25,32 @@ from generations.models import CreditAccount, GenerationTask, State, VideoAsset
 
 MEMBERS = 20
 WORDS = [
-    *"lighthouse storm fox snow city neon rain ocean waves forest drone sunrise".split(),
-    *"desert camel robot garden dancer market train bridge cat coffee".split(),
+    *[
+        "lighthouse",
+        "storm",
+        "fox",
+        "snow",
+        "city",
+        "neon",
+        "rain",
+        "ocean",
+        "waves",
+        "forest",
+        "drone",
+        "sunrise",
+    ],
+    *[
+        "desert",
+        "camel",
+        "robot",
+        "garden",
+        "dancer",
+        "market",
+        "train",
+        "bridge",
+        "cat",
+        "coffee",
+    ],
 ]
 IN_FLIGHT = (State.QUEUED, State.WAITING, State.GENERATING, State.DOWNLOADING)
 
