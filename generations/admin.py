@@ -21,48 +21,10 @@ from django.urls import reverse
 from generations import credits
 from generations.models import (
     CreditAccount,
-    GenerationTask,
     LedgerEntry,
     PriceRule,
-    ShareLink,
-    TaskTransition,
     VideoAsset,
 )
-
-# --- Tasks ------------------------------------------------------------------------
-
-
-class TaskTransitionInline(admin.TabularInline[TaskTransition, GenerationTask]):
-    model = TaskTransition
-    extra = 0
-    can_delete = False
-    readonly_fields = ["from_state", "to_state", "at", "reason"]
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-
-@admin.register(GenerationTask)
-class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
-    list_display = [
-        "id",
-        "owner",
-        "state",
-        "mode",
-        "resolution",
-        "duration",
-        "cost",
-        "provider_task_id",
-        "fail_code",
-        "created_at",
-    ]
-    list_filter = ["state", "fail_code", "mode", "resolution", "routing", "created_at"]
-    search_fields = ["prompt", "provider_task_id"]
-    list_select_related = ["owner"]
-    raw_id_fields = ["owner", "retry_of"]
-    exclude = ["callback_token_hash"]
-    inlines = [TaskTransitionInline]
-
 
 # --- Credits ----------------------------------------------------------------------
 
@@ -298,4 +260,6 @@ admin.site.register(User, MemberAdmin)
 # --- Media and sharing ------------------------------------------------------------
 
 admin.site.register(VideoAsset, raw_id_fields=["task"])
-admin.site.register(ShareLink, exclude=["token_hash"], raw_id_fields=["video", "owner"])
+
+# Tasks: their list, state history and staff actions live in their own module.
+from generations import admin_sharing, admin_tasks  # noqa: E402,F401

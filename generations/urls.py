@@ -5,7 +5,7 @@ from django.urls import URLPattern, path
 import generations.views.collections as collection_views
 import generations.views.sharing as sharing_views
 from generations.views import credits as credits_views
-from generations.views import dashboard, gallery, hooks, media
+from generations.views import dashboard, exports, gallery, hooks, media, overview
 
 urlpatterns: list[URLPattern] = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -36,6 +36,9 @@ urlpatterns: list[URLPattern] = [
     path("media/posters/<int:pk>.jpg", media.video_poster, name="video_poster"),
     path("media/frames/<int:pk>/", media.input_image_file, name="input_image"),
     path("i/<str:token>/", media.input_image_public, name="input_image_public"),
+    path("staff/overview/", overview.staff_overview, name="staff_overview"),
+    path("staff/exports/tasks.csv", exports.export_tasks, name="export_tasks"),
+    path("staff/exports/ledger.csv", exports.export_ledger, name="export_ledger"),
     # The provider's webhook (generations/views/hooks.py); pipeline/submit.py
     # builds the callback URL from this name.
     path(

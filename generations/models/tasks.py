@@ -30,6 +30,29 @@ IN_FLIGHT_STATES = frozenset(set(State) - TERMINAL_STATES)
 AT_PROVIDER_STATES = frozenset({State.SUBMITTING, State.WAITING, State.GENERATING})
 
 
+# Failure codes of our own (the provider's are in contract.FAIL_CODES).
+OWN_FAIL_CODES: dict[str, str] = {
+    "SUBMISSION_UNCONFIRMED": (
+        "We could not confirm that the provider accepted this job; you were not "
+        "charged."
+    ),
+    "TASK_NOT_FOUND": "The provider lost the task.",
+    "RESULT_UNAVAILABLE": "The finished video could not be downloaded.",
+    "RELEASED_BY_STAFF": "Stopped by staff; the credits were given back.",
+    "BAD_REQUEST": "The provider rejected the request.",
+    "AUTH": "The provider refused our API key.",
+    "INSUFFICIENT_BALANCE": "The provider account has no balance left.",
+    "UNKNOWN_FAILURE": "The provider reported a failure without a code.",
+}
+
+
+def describe_failure(code: str) -> str:
+    """A member-readable sentence for any failure code, ours or the provider's."""
+    if code in OWN_FAIL_CODES:
+        return OWN_FAIL_CODES[code]
+    return contract.describe_fail_code(code)
+
+
 class Mode(models.TextChoices):
     TEXT = "text-to-video", "Text to video"
     IMAGE = "image-to-video", "Image to video"
@@ -148,11 +171,9 @@ class GenerationTask(models.Model):
     def fail_reason(self) -> str:
         """The failure in plain words, for members."""
         if self.fail_message and self.fail_code:
-            return (
-                f"{contract.describe_fail_code(self.fail_code)} ({self.fail_message})"
-            )
+            return f"{describe_failure(self.fail_code)} ({self.fail_message})"
         if self.fail_code:
-            return contract.describe_fail_code(self.fail_code)
+            return describe_failure(self.fail_code)
         return self.fail_message
 
     @property

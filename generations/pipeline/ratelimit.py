@@ -20,7 +20,7 @@ from typing import Protocol
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 
 from generations.apixo.client import RateLimited
 from generations.models import RateBucket
@@ -30,6 +30,8 @@ PAUSE_KEY = "seedance:provider:pause-until"
 
 class Counter(Protocol):
     def take(self, second: int, limit: int) -> bool: ...
+
+    def sent(self, first: int, last: int, limit: int) -> int: ...
 
 
 class DatabaseCounter:
@@ -50,6 +52,12 @@ class DatabaseCounter:
             RateBucket.objects.filter(second__lt=second - 3600).delete()
         return True
 
+    def sent(self, first: int, last: int, limit: int) -> int:
+        total = RateBucket.objects.filter(
+            second__gte=first, second__lte=last
+        ).aggregate(n=Sum("count"))["n"]
+        return int(total or 0)
+
 
 class RedisCounter:
     def __init__(self, url: str) -> None:
@@ -57,13 +65,22 @@ class RedisCounter:
 
         self.client = redis.Redis.from_url(url)
 
+    @staticmethod
+    def key(second: int) -> str:
+        return f"seedance:rate:{second}"
+
     def take(self, second: int, limit: int) -> bool:
-        key = f"seedance:rate:{second}"
+        key = self.key(second)
         pipe = self.client.pipeline()
         pipe.incr(key)
         pipe.expire(key, 120)
         count, _ = pipe.execute()
         return int(count) <= limit
+
+    def sent(self, first: int, last: int, limit: int) -> int:
+        # The counters count attempts; at most ``limit`` a second were let through.
+        values = self.client.mget([self.key(s) for s in range(first, last + 1)])
+        return sum(min(int(v), limit) for v in values if v is not None)
 
 
 class RateLimiter:
@@ -103,6 +120,13 @@ def pause_all(seconds: float) -> None:
     until = time.time() + min(seconds, 300.0)
     if until > float(cache.get(PAUSE_KEY) or 0):
         cache.set(PAUSE_KEY, until, timeout=int(seconds) + 5)
+
+
+def requests_last_minute(now: float | None = None) -> int:
+    """Provider requests let through by the shared limiter in the last 60 s."""
+    second = int(now if now is not None else time.time())
+    limiter = limiter_from_settings()
+    return limiter.counter.sent(second - 59, second, limiter.per_second)
 
 
 def limiter_from_settings() -> RateLimiter:

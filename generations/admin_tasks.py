@@ -1,0 +1,536 @@
+"""Staff screens for generation tasks: filters, the state history, and actions.
+
+Actions never write a task's state by hand: they go through the same compare-and-set
+transitions and ledger services the pipeline uses, so a task a worker moves at the
+same moment is reported as "changed meanwhile", never half-changed.
+
+- Re-check status now: marks a task due; the dispatcher reads its status (or retries
+  its download) at its next pass. Views never call the provider.
+- Retry: a new task with the same parameters and a new hold (``services.retry_task``).
+- Release hold: fails a stuck task as RELEASED_BY_STAFF and gives its credits back,
+  in one transaction; a staff reason is required and recorded.
+- Resubmit unknown-outcome task: staff explicitly send again a task whose first
+  submission may or may not have reached the provider. The old task is failed and
+  released, the new one holds credits again: the member pays at most once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+
+from generations import credits, services
+from generations.models import (
+    IN_FLIGHT_STATES,
+    GenerationTask,
+    State,
+    TaskTransition,
+)
+from generations.pipeline.common import fail_task
+from generations.pipeline.unknown import UNCONFIRMED
+
+RELEASED_BY_STAFF = "RELEASED_BY_STAFF"
+POLLED = frozenset({State.WAITING, State.GENERATING})
+ACTION_FORM_TEMPLATE = "admin/generations/generationtask/action_form.html"
+
+
+class TaskTransitionInline(admin.TabularInline[TaskTransition, GenerationTask]):
+    """The task's state history: from, to, when, why. Never edited."""
+
+    model = TaskTransition
+    extra = 0
+    can_delete = False
+    fields = ["at", "from_state", "to_state", "reason"]
+    readonly_fields = ["at", "from_state", "to_state", "reason"]
+    ordering = ["at", "id"]
+    verbose_name = "state change"
+    verbose_name_plural = "state history"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class FailCodeFilter(admin.SimpleListFilter):
+    title = "failure code"
+    parameter_name = "fail_code"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        codes = (
+            GenerationTask.objects.exclude(fail_code="")
+            .order_by("fail_code")
+            .values_list("fail_code", flat=True)
+            .distinct()
+        )
+        return [(code, code) for code in codes]
+
+    def queryset(
+        self, request: Any, queryset: QuerySet[GenerationTask]
+    ) -> QuerySet[GenerationTask]:
+        if self.value():
+            return queryset.filter(fail_code=self.value())
+        return queryset
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=400,
+        help_text="Recorded in the task's history and the ledger, with your name.",
+        widget=forms.TextInput(attrs={"size": 70}),
+    )
+
+    def clean_reason(self) -> str:
+        reason: str = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why, for the task's history.")
+        return reason
+
+
+class NoteForm(forms.Form):
+    reason = forms.CharField(
+        max_length=400,
+        required=False,
+        label="Note",
+        help_text="Optional; recorded in the old task's history.",
+        widget=forms.TextInput(attrs={"size": 70}),
+    )
+
+
+class Results:
+    """Per-row outcomes of an action, reported as a few grouped messages."""
+
+    def __init__(self) -> None:
+        self.done: list[str] = []
+        self.refused: dict[str, list[int]] = defaultdict(list)
+
+    def ok(self, text: str) -> None:
+        self.done.append(text)
+
+    def refuse(self, task: GenerationTask, why: str) -> None:
+        self.refused[why].append(task.pk)
+
+    def report(self, model_admin: GenerationTaskAdmin, request: HttpRequest) -> None:
+        if self.done:
+            model_admin.message_user(
+                request, "; ".join(self.done) + ".", messages.SUCCESS
+            )
+        for why, ids in self.refused.items():
+            tasks = ", ".join(f"#{pk}" for pk in ids)
+            model_admin.message_user(request, f"{tasks}: {why}", messages.WARNING)
+
+
+def _staff_name(request: HttpRequest) -> str:
+    return request.user.get_username() if request.user.is_authenticated else "?"
+
+
+class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
+    list_display = [
+        "id",
+        "owner",
+        "state",
+        "mode",
+        "resolution",
+        "duration",
+        "route",
+        "cost",
+        "provider_task_id",
+        "fail_code",
+        "created_at",
+    ]
+    list_display_links = ["id"]
+    list_filter = [
+        "state",
+        FailCodeFilter,
+        "owner",
+        "routing",
+        "resolution",
+        "mode",
+        "created_at",
+    ]
+    search_fields = ["prompt", "provider_task_id"]
+    search_help_text = "Search the prompt or the provider task id."
+    list_select_related = ["owner"]
+    raw_id_fields = ["owner", "retry_of"]
+    # Counting 100,000 rows twice per page is what makes a big changelist slow.
+    show_full_result_count = False
+    # Facet counts run one COUNT per filter choice over the whole table.
+    show_facets = admin.ShowFacets.NEVER
+    list_per_page = 50
+    ordering = ["-created_at", "-id"]
+    inlines = [TaskTransitionInline]
+    actions = ["recheck_status", "retry_tasks", "release_holds", "resubmit_unknown"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("owner", "state", "state_changed_at"),
+                    ("fail_code", "fail_message"),
+                    "last_error",
+                    ("retry_of", "retries_made"),
+                    "ledger",
+                ]
+            },
+        ),
+        (
+            "Parameters",
+            {
+                "fields": [
+                    "prompt",
+                    ("mode", "resolution", "duration", "aspect_ratio"),
+                    ("sound", "fixed_lens", "routing", "delivery"),
+                    "image_urls",
+                    ("cost", "batch"),
+                ]
+            },
+        ),
+        (
+            "Provider",
+            {
+                "fields": [
+                    "provider_task_id",
+                    ("created_at", "submitted_at"),
+                    (
+                        "provider_created_at",
+                        "provider_completed_at",
+                        "provider_cost_ms",
+                    ),
+                    "finished_at",
+                    "result_urls",
+                ]
+            },
+        ),
+        (
+            "Pipeline bookkeeping",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    ("next_action_at", "lease_until"),
+                    ("poll_count", "submit_attempts", "download_attempts"),
+                    ("hidden", "is_private", "updated_at"),
+                ],
+            },
+        ),
+    ]
+    readonly_fields = ["retries_made", "ledger", "updated_at"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[GenerationTask], search_term: str
+    ) -> tuple[QuerySet[GenerationTask], bool]:
+        # A whole provider task id is found through its unique index; anything else
+        # searches prompts and id fragments (a scan of the table).
+        term = search_term.strip()
+        if term and " " not in term:
+            exact = queryset.filter(provider_task_id=term)
+            if exact.exists():
+                return exact, False
+        return super().get_search_results(request, queryset, search_term)
+
+    # A task changes only through the pipeline and the actions below: its page is
+    # read-only, it is never added by hand, never deleted (its ledger rows point at it).
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: GenerationTask | None = None
+    ) -> bool:
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: GenerationTask | None = None
+    ) -> bool:
+        return False
+
+    @admin.display(description="routing", ordering="routing")
+    def route(self, task: GenerationTask) -> str:
+        return task.routing
+
+    @admin.display(description="retries")
+    def retries_made(self, task: GenerationTask) -> str:
+        ids = list(task.retries.order_by("pk").values_list("pk", flat=True))
+        if not ids:
+            return "—"
+        return format_html_join(
+            ", ",
+            '<a href="{}">#{}</a>',
+            (
+                (reverse("admin:generations_generationtask_change", args=[pk]), pk)
+                for pk in ids
+            ),
+        )
+
+    @admin.display(description="credits")
+    def ledger(self, task: GenerationTask) -> str:
+        entries = list(task.ledger_entries.order_by("created_at", "pk"))
+        if not entries:
+            return "No ledger entries."
+        return format_html_join(
+            mark_safe("<br>"),
+            "{} {} ({}) {}",
+            (
+                (
+                    entry.get_kind_display(),
+                    f"{entry.amount:+d}",
+                    timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    entry.reason,
+                )
+                for entry in entries
+            ),
+        )
+
+    # --- actions ---------------------------------------------------------------
+
+    def _refuse_unless_staff(self, request: HttpRequest) -> bool:
+        """True (and a message) if this user may not act on tasks."""
+        user = request.user
+        if user.is_active and user.is_staff and self.has_change_permission(request):
+            return False
+        self.message_user(request, "Only staff may act on tasks.", messages.ERROR)
+        return True
+
+    @admin.action(description="Re-check status now", permissions=["change"])
+    def recheck_status(
+        self, request: HttpRequest, queryset: QuerySet[GenerationTask]
+    ) -> None:
+        if self._refuse_unless_staff(request):
+            return
+        results = Results()
+        now = timezone.now()
+        for task in queryset.order_by("pk"):
+            self._recheck(task, now, results)
+        results.report(self, request)
+
+    def _recheck(self, task: GenerationTask, now: Any, results: Results) -> None:
+        if task.state in POLLED or (
+            task.state == State.UNKNOWN and task.provider_task_id
+        ):
+            what = "status read"
+        elif task.state == State.DOWNLOADING:
+            what = "download retried"
+        elif task.state == State.UNKNOWN:
+            results.refuse(
+                task,
+                "no provider task id is known, so there is no status to read: "
+                "resubmit it or release its hold.",
+            )
+            return
+        elif task.is_terminal:
+            results.refuse(task, "finished: nothing to re-check.")
+            return
+        else:
+            results.refuse(task, "not at the provider yet: nothing to re-check.")
+            return
+        # Compare-and-set on the state: a worker may have moved it meanwhile.
+        # The lease is left alone: a worker busy with the task keeps it.
+        marked = GenerationTask.objects.filter(pk=task.pk, state=task.state).update(
+            next_action_at=now
+        )
+        if marked:
+            results.ok(f"#{task.pk}: {what} at the dispatcher's next pass")
+        else:
+            results.refuse(task, "changed state meanwhile; look again.")
+
+    @admin.action(description="Retry (a new task, new hold)", permissions=["change"])
+    def retry_tasks(
+        self, request: HttpRequest, queryset: QuerySet[GenerationTask]
+    ) -> None:
+        if self._refuse_unless_staff(request):
+            return
+        results = Results()
+        for task in queryset.select_related("owner").order_by("pk"):
+            if task.state not in (State.FAILED, State.CANCELLED):
+                why = (
+                    "succeeded: nothing to retry."
+                    if task.state == State.SUCCEEDED
+                    else "still in flight: release or resubmit it first."
+                )
+                results.refuse(task, why)
+                continue
+            self._retry(task, results)
+        results.report(self, request)
+
+    def _retry(self, task: GenerationTask, results: Results) -> None:
+        earlier = task.retries.order_by("pk").values_list("pk", flat=True).first()
+        if earlier is not None:
+            results.refuse(task, "already retried (see its retries); not again.")
+            return
+        try:
+            new_task = services.retry_task(task)
+        except credits.CreditsRefused as exc:
+            results.refuse(task, f"not retried for {task.owner}: {exc}")
+            return
+        results.ok(f"#{task.pk} retried as #{new_task.pk}")
+
+    @admin.action(
+        description="Release hold (fail the task, give the credits back)",
+        permissions=["change"],
+    )
+    def release_holds(
+        self, request: HttpRequest, queryset: QuerySet[GenerationTask]
+    ) -> TemplateResponse | None:
+        if self._refuse_unless_staff(request):
+            return None
+        tasks = list(queryset.select_related("owner").order_by("pk"))
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self._action_page(
+                request,
+                tasks,
+                form,
+                action="release_holds",
+                title="Release hold",
+                intro=(
+                    "Each task still in flight is failed as RELEASED_BY_STAFF and its "
+                    "held credits go back to the member, in one step. A task already "
+                    "at the provider may still finish there; its video will not be "
+                    "fetched. Succeeded tasks are refused."
+                ),
+            )
+        note = form.cleaned_data["reason"]
+        reason = f"Released by staff ({_staff_name(request)}): {note}"
+        results = Results()
+        for task in tasks:
+            self._release(task, reason, note, results)
+        results.report(self, request)
+        return None
+
+    def _release(
+        self, task: GenerationTask, reason: str, note: str, results: Results
+    ) -> None:
+        if task.state == State.SUCCEEDED:
+            results.refuse(task, "succeeded: its credits are captured, not held.")
+            return
+        if task.state in IN_FLIGHT_STATES:
+            released = fail_task(
+                task.pk,
+                IN_FLIGHT_STATES,
+                reason,
+                fail_code=RELEASED_BY_STAFF,
+                fail_message=f"Stopped by staff: {note}. Your credits were given back.",
+                release_reason=reason,
+            )
+            if released:
+                results.ok(f"#{task.pk} failed and its hold released")
+            else:
+                results.refuse(task, "changed state meanwhile; look again.")
+            return
+        # Failed or cancelled: only a hold the pipeline left unsettled remains.
+        if credits.release_for_task(task.pk, reason):
+            results.ok(f"#{task.pk}: its leftover hold released")
+        else:
+            results.refuse(task, "finished and settled: nothing is held.")
+
+    @admin.action(description="Resubmit unknown-outcome task", permissions=["change"])
+    def resubmit_unknown(
+        self, request: HttpRequest, queryset: QuerySet[GenerationTask]
+    ) -> TemplateResponse | None:
+        if self._refuse_unless_staff(request):
+            return None
+        tasks = list(queryset.select_related("owner").order_by("pk"))
+        form = NoteForm(request.POST if "apply" in request.POST else None)
+        if "apply" not in request.POST or not form.is_valid():
+            return self._action_page(
+                request,
+                tasks,
+                form,
+                action="resubmit_unknown",
+                title="Resubmit unknown-outcome task",
+                intro=(
+                    "The first submission of these tasks may have reached the "
+                    "provider: resubmitting can make the provider generate (and bill "
+                    "us for) the video twice. The member pays once: the old task is "
+                    "failed and its hold released, the new task holds the cost again. "
+                    "Only tasks in 'unknown' without a provider task id, or failed as "
+                    f"{UNCONFIRMED} and not yet resubmitted, are resubmitted."
+                ),
+            )
+        note = form.cleaned_data["reason"]
+        results = Results()
+        for task in tasks:
+            self._resubmit(task, _staff_name(request), note, results)
+        results.report(self, request)
+        return None
+
+    def _resubmit(
+        self, task: GenerationTask, staff: str, note: str, results: Results
+    ) -> None:
+        unknown = task.state == State.UNKNOWN
+        if unknown and task.provider_task_id:
+            results.refuse(
+                task,
+                "its provider task id is known: re-check its status instead.",
+            )
+            return
+        if not unknown and not (
+            task.state == State.FAILED and task.fail_code == UNCONFIRMED
+        ):
+            results.refuse(task, "its outcome is known: not resubmitted.")
+            return
+        if task.retries.exists():
+            results.refuse(task, "already resubmitted or retried; not again.")
+            return
+        reason = f"Resubmitted by staff ({staff})" + (f": {note}" if note else "")
+        try:
+            with transaction.atomic():
+                if unknown and not fail_task(
+                    task.pk,
+                    State.UNKNOWN,
+                    reason,
+                    fail_code=RELEASED_BY_STAFF,
+                    fail_message="Staff resubmitted this job as a new task.",
+                    release_reason=reason,
+                ):
+                    results.refuse(task, "changed state meanwhile; look again.")
+                    return
+                new_task = services.retry_task(task)
+                GenerationTask.objects.filter(pk=task.pk).update(
+                    fail_message=f"Staff resubmitted this job as task {new_task.pk}."
+                )
+        except credits.CreditsRefused as exc:
+            # The whole step rolled back: the old task is as it was.
+            results.refuse(task, f"not resubmitted for {task.owner}: {exc}")
+            return
+        results.ok(f"#{task.pk} resubmitted as #{new_task.pk}")
+
+    def _action_page(
+        self,
+        request: HttpRequest,
+        tasks: list[GenerationTask],
+        form: forms.Form,
+        *,
+        action: str,
+        title: str,
+        intro: str,
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "intro": intro,
+            "opts": self.opts,
+            "tasks": tasks,
+            "form": form,
+            "action": action,
+            "checkbox_name": ACTION_CHECKBOX_NAME,
+            "changelist_url": reverse("admin:generations_generationtask_changelist"),
+        }
+        return TemplateResponse(request, ACTION_FORM_TEMPLATE, context)
+
+
+admin.site.register(GenerationTask, GenerationTaskAdmin)

@@ -1,0 +1,212 @@
+"""CSV exports for staff: tasks and the credit ledger, for a range of days.
+
+Rows are streamed from a database iterator, so a year of tasks never sits in
+memory. Days are calendar days of the current time zone, both ends included.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from generations.models import GenerationTask, LedgerEntry
+from generations.overview import WINDOW_DAYS
+from generations.views.common import AuthedHttpRequest
+from generations.views.overview import require_staff
+
+CHUNK = 2000
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+TASK_COLUMNS = [
+    "id",
+    "created_at",
+    "member",
+    "state",
+    "mode",
+    "resolution",
+    "duration",
+    "sound",
+    "aspect_ratio",
+    "fixed_lens",
+    "routing",
+    "delivery",
+    "cost",
+    "provider_task_id",
+    "submitted_at",
+    "provider_created_at",
+    "provider_completed_at",
+    "generation_seconds",
+    "finished_at",
+    "fail_code",
+    "fail_message",
+    "retry_of",
+    "prompt",
+]
+LEDGER_COLUMNS = [
+    "id",
+    "created_at",
+    "member",
+    "kind",
+    "amount",
+    "task",
+    "created_by",
+    "reason",
+]
+
+
+class DateRangeError(ValueError):
+    pass
+
+
+def parse_range(query: Any, today: dt.date) -> tuple[dt.date, dt.date]:
+    """``start`` and ``end`` (YYYY-MM-DD, both included); default the last 14 days."""
+    try:
+        end = dt.date.fromisoformat(query.get("end") or today.isoformat())
+        start_text = query.get("start")
+        start = (
+            dt.date.fromisoformat(start_text)
+            if start_text
+            else end - dt.timedelta(days=WINDOW_DAYS - 1)
+        )
+    except ValueError:
+        raise DateRangeError("start and end must be dates (YYYY-MM-DD).") from None
+    if start > end:
+        raise DateRangeError("start must not be after end.")
+    return start, end
+
+
+def bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    tz = timezone.get_current_timezone()
+    return (
+        dt.datetime.combine(start, dt.time(), tz),
+        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz),
+    )
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for csv.writer."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def safe_text(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return timezone.localtime(moment).isoformat() if moment else ""
+
+
+def stream_csv(
+    header: list[str], rows: Iterable[list[Any]], filename: str
+) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _range_or_400(
+    request: AuthedHttpRequest,
+) -> tuple[dt.date, dt.date] | HttpResponse:
+    try:
+        return parse_range(request.GET, timezone.localdate())
+    except DateRangeError as exc:
+        return HttpResponseBadRequest(str(exc))
+
+
+@login_required
+@require_GET
+def export_tasks(request: AuthedHttpRequest) -> HttpResponse | StreamingHttpResponse:
+    require_staff(request)
+    days = _range_or_400(request)
+    if isinstance(days, HttpResponse):
+        return days
+    since, until = bounds(*days)
+    tasks = (
+        GenerationTask.objects.filter(created_at__gte=since, created_at__lt=until)
+        .select_related("owner")
+        .order_by("created_at", "id")
+    )
+    rows = (_task_row(task) for task in tasks.iterator(chunk_size=CHUNK))
+    return stream_csv(TASK_COLUMNS, rows, f"tasks-{days[0]}-to-{days[1]}.csv")
+
+
+def _task_row(task: GenerationTask) -> list[Any]:
+    seconds: float | str = ""
+    if task.provider_created_at and task.provider_completed_at:
+        span = task.provider_completed_at - task.provider_created_at
+        seconds = round(span.total_seconds(), 3)
+    elif task.provider_cost_ms is not None:
+        seconds = task.provider_cost_ms / 1000
+    return [
+        task.pk,
+        _when(task.created_at),
+        safe_text(task.owner.get_username()),
+        task.state,
+        task.mode,
+        task.resolution,
+        task.duration,
+        int(task.sound),
+        task.aspect_ratio,
+        int(task.fixed_lens),
+        task.routing,
+        task.delivery,
+        task.cost,
+        safe_text(task.provider_task_id or ""),
+        _when(task.submitted_at),
+        _when(task.provider_created_at),
+        _when(task.provider_completed_at),
+        seconds,
+        _when(task.finished_at),
+        task.fail_code,
+        safe_text(task.fail_message),
+        task.retry_of_id or "",
+        safe_text(task.prompt),
+    ]
+
+
+@login_required
+@require_GET
+def export_ledger(request: AuthedHttpRequest) -> HttpResponse | StreamingHttpResponse:
+    require_staff(request)
+    days = _range_or_400(request)
+    if isinstance(days, HttpResponse):
+        return days
+    since, until = bounds(*days)
+    entries = (
+        LedgerEntry.objects.filter(created_at__gte=since, created_at__lt=until)
+        .select_related("account__user", "created_by")
+        .order_by("created_at", "id")
+    )
+    rows = (_ledger_row(entry) for entry in entries.iterator(chunk_size=CHUNK))
+    return stream_csv(LEDGER_COLUMNS, rows, f"ledger-{days[0]}-to-{days[1]}.csv")
+
+
+def _ledger_row(entry: LedgerEntry) -> list[Any]:
+    return [
+        entry.pk,
+        _when(entry.created_at),
+        safe_text(entry.account.user.get_username()),
+        entry.kind,
+        entry.amount,
+        entry.task_id or "",
+        safe_text(entry.created_by.get_username()) if entry.created_by else "",
+        safe_text(entry.reason),
+    ]
