@@ -15,7 +15,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template import engines
+from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from generations import credits
@@ -61,44 +61,7 @@ class AdjustForm(CreditForm):
         return amount
 
 
-# An admin page in the admin's own look. It lives here rather than in templates/
-# because it is the only template of the admin and only this module renders it.
-CREDIT_FORM_PAGE = """{% extends "admin/base_site.html" %}
-{% block bodyclass %}{{ block.super }} app-generations model-creditaccount{% endblock %}
-{% block breadcrumbs %}
-<ol class="breadcrumbs">
-<li><a href="{% url 'admin:index' %}">Home</a></li>
-<li><a href="{{ changelist_url }}">Credit accounts</a></li>
-<li aria-current="page">{{ title }}</li>
-</ol>
-{% endblock %}
-{% block content %}
-<p>{{ accounts|length }} member{{ accounts|length|pluralize }}:</p>
-<ul>
-{% for account in accounts %}
-<li>{{ account.user.get_username }}: {{ account.balance }} credits</li>
-{% endfor %}
-</ul>
-<form method="post" novalidate>{% csrf_token %}
-{{ form.non_field_errors }}
-{% for field in form %}
-<div class="form-row">
-{{ field.errors }}
-{{ field.label_tag }} {{ field }}
-<div class="help">{{ field.help_text }}</div>
-</div>
-{% endfor %}
-{% for account in accounts %}
-<input type="hidden" name="{{ checkbox_name }}" value="{{ account.pk }}">
-{% endfor %}
-<input type="hidden" name="action" value="{{ action }}">
-<div class="submit-row">
-<input type="submit" name="apply" value="{{ title }}" class="default">
-<a href="{{ changelist_url }}" class="button cancel-link">Cancel</a>
-</div>
-</form>
-{% endblock %}
-"""
+CREDIT_FORM_TEMPLATE = "admin/generations/creditaccount/credit_form.html"
 
 
 @admin.register(CreditAccount)
@@ -155,10 +118,10 @@ class CreditAccountAdmin(admin.ModelAdmin[CreditAccount]):
             "form": form,
             "action": action,
             "checkbox_name": ACTION_CHECKBOX_NAME,
+            "selected_pks": [account.pk for account in accounts],
             "changelist_url": reverse("admin:generations_creditaccount_changelist"),
         }
-        page = engines["django"].from_string(CREDIT_FORM_PAGE)
-        return HttpResponse(page.render(context, request))
+        return TemplateResponse(request, CREDIT_FORM_TEMPLATE, context)
 
     def _move_credits(
         self,

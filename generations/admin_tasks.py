@@ -525,6 +525,7 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
             "intro": intro,
             "opts": self.opts,
             "tasks": tasks,
+            "selected_pks": [task.pk for task in tasks],
             "form": form,
             "action": action,
             "checkbox_name": ACTION_CHECKBOX_NAME,
