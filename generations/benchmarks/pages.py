@@ -24,6 +24,7 @@ from generations.apixo import contract
 from generations.models import CreditAccount, GenerationTask, State, VideoAsset
 
 MEMBERS = 20
+CHANGED_CARDS = 3
 WORDS = [
     *[
         "lighthouse",
@@ -171,7 +172,15 @@ def run(videos: int, in_flight: int, runs: int) -> dict[str, Any]:
     member.force_login(cast["member"])
     staff = Client(HTTP_HOST="localhost")
     staff.force_login(cast["staff"])
-    since = int((timezone.now() - dt.timedelta(seconds=2)).timestamp() * 1000)
+    # A typical poll: of the member's 50 cards in flight, 3 changed since the last
+    # poll (2 s ago).
+    since = int(timezone.now().timestamp() * 1000)
+    changed = GenerationTask.objects.filter(
+        owner=cast["member"], state__in=IN_FLIGHT
+    ).values_list("pk", flat=True)[:CHANGED_CARDS]
+    GenerationTask.objects.filter(pk__in=list(changed)).update(
+        updated_at=timezone.now() + dt.timedelta(seconds=1)
+    )
     newest = GenerationTask.objects.order_by("-id").values_list("id", flat=True)[0]
     pages: dict[str, Callable[[], Any]] = {
         "dashboard": lambda: member.get("/"),
@@ -193,6 +202,7 @@ def run(videos: int, in_flight: int, runs: int) -> dict[str, Any]:
     return {
         "videos": videos,
         "in_flight": in_flight,
+        "refresh_changed_cards": CHANGED_CARDS,
         "members": MEMBERS,
         "runs": runs,
         "seed_seconds": seeded_s,
