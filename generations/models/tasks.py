@@ -148,6 +148,8 @@ class GenerationTask(models.Model):
         indexes = [
             models.Index(fields=["state", "next_action_at"]),
             models.Index(fields=["owner", "-created_at"]),
+            # The live refresh: a member's tasks changed since the last poll.
+            models.Index(fields=["owner", "updated_at"], name="task_owner_updated"),
         ]
         constraints = [
             models.CheckConstraint(

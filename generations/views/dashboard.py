@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -233,14 +232,23 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("since must be epoch ms or ISO 8601")
     after = int(after_raw) if after_raw else None
     now = timezone.now()
-    changed_q = Q(updated_at__gt=since)
-    if after is not None:
-        changed_q |= Q(pk__gt=after)
-    rows = list(
-        GenerationTask.objects.filter(changed_q, owner_id=request.user.pk)
-        .select_related("video")
-        .order_by("-id")[:MAX_CHANGED_CARDS]
+    mine = GenerationTask.objects.filter(owner_id=request.user.pk).select_related(
+        "video"
     )
+    # Two index-friendly queries rather than one OR (which scans every task of the
+    # member): changed since the last poll (owner, updated_at), and new (owner, id).
+    found = {
+        task.pk: task
+        for task in mine.filter(updated_at__gt=since).order_by("-id")[
+            :MAX_CHANGED_CARDS
+        ]
+    }
+    if after is not None:
+        found.update(
+            (task.pk, task)
+            for task in mine.filter(pk__gt=after).order_by("-id")[:MAX_CHANGED_CARDS]
+        )
+    rows = sorted(found.values(), key=lambda task: -task.pk)[:MAX_CHANGED_CARDS]
     new = [t for t in rows if after is not None and t.pk > after and not t.hidden]
     changed = [t for t in rows if after is None or t.pk <= after]
     next_after = max([after or 0, *(t.pk for t in new)]) if after is not None else None
