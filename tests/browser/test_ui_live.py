@@ -1,0 +1,80 @@
+"""Live cards: one refresh request per interval however many cards; retry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from generations import credits, services
+from generations.models import GenerationTask, State
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def log_in(page: Page, live_server: Any) -> None:
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("alice-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#create-form")).to_be_visible()
+
+
+def test_it_sends_one_refresh_per_interval_for_many_cards(
+    page: Page, live_server: Any, alice: Any
+) -> None:
+    prompts = [f"Card number {i}: a lantern swaying in the wind" for i in range(8)]
+    tasks = services.create_generations(
+        owner=alice,
+        variants=[services.GenerationParams(prompt=p, duration=4) for p in prompts],
+    )
+    refreshes: list[float] = []
+    page.on(
+        "request",
+        lambda r: refreshes.append(1.0) if "/tasks/refresh/" in r.url else None,
+    )
+    log_in(page, live_server)
+    expect(page.locator("#task-cards > .task-card")).to_have_count(8)
+    # Every card changes while we watch.
+    GenerationTask.objects.filter(pk__in=[t.pk for t in tasks]).update(
+        state=State.WAITING, submitted_at=timezone.now(), updated_at=timezone.now()
+    )
+    for task in tasks:
+        expect(page.locator(f"#task-{task.pk} .state-badge")).to_have_text(
+            "Waiting at provider", timeout=8000
+        )
+    before = len(refreshes)
+    page.wait_for_timeout(6_500)  # about three 2-second intervals
+    during = len(refreshes) - before
+    # One request per interval for the whole list, not one per card (8 cards
+    # would make 24 or more).
+    assert 2 <= during <= 4, during
+
+
+def test_it_retries_a_failed_task_from_its_card(
+    page: Page, live_server: Any, alice: Any
+) -> None:
+    params = services.GenerationParams(prompt="A paper crane unfolding", duration=4)
+    [task] = services.create_generations(owner=alice, variants=[params])
+    GenerationTask.objects.filter(pk=task.pk).update(
+        state=State.FAILED, fail_code="GENERATION_FAILED", finished_at=timezone.now()
+    )
+    credits.release_for_task(task.pk)
+    log_in(page, live_server)
+    card = page.locator(f"#task-{task.pk}")
+    expect(card).to_contain_text("failed to generate")
+    card.get_by_role("button", name="Retry").click()
+    cards = page.locator("#task-cards > .task-card")
+    expect(cards).to_have_count(2)
+    expect(cards.first.locator(".state-badge")).to_have_text("Queued")
+    expect(cards.first).to_contain_text("A paper crane unfolding")
+    retry = GenerationTask.objects.exclude(pk=task.pk).get()
+    assert retry.retry_of_id == task.pk
+    expect(page.locator("#credit-balance strong")).to_have_text(str(1000 - retry.cost))
