@@ -249,3 +249,13 @@ def test_it_shares_slots_fairly(alice: Any, bob: Any, settings: Any) -> None:
     dispatch.dispatch_once(enqueue=lambda f, i: sent.append(i))
     assert len(sent) == 3
     assert late.pk in sent
+
+
+def test_it_schedules_the_sweeper_in_django_q() -> None:
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(func="generations.tasks.sweep")
+    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == ("I", 1, -1)
+    from generations import tasks
+
+    assert set(tasks.sweep()) >= {"submitting_to_unknown", "revived", "settled"}
