@@ -1,15 +1,15 @@
 """Abuse controls: login throttling, the client's address, upload caps, public IPs.
 
-Login throttling counts attempts per (username, address) pair and per address,
-never per username alone: a stranger guessing a member's password locks out only
-their own address, never the member. An attempt takes its slot *before* the
-password is checked, so parallel requests cannot all slip past the limit; a
-successful login gives the slots back.
+Login throttling counts per (username, address) pair and per address, never per
+username alone: a stranger guessing a member's password locks out only their own
+address, never the member. An attempt takes its pair slot *before* the password
+is checked, so parallel guesses at one account cannot all slip past the limit (a
+success gives it back); the address counts failures only, so a whole team behind
+one NAT can log in at once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import ipaddress
 import math
@@ -96,11 +96,13 @@ class LoginAttempt:
     window_end: float
 
     def succeeded(self) -> None:
-        # The member is who they say: forget their failures from here, and give
-        # the address its slot back (but keep its other failures).
+        # The member is who they say: forget this pair's failures.
         cache.delete(self.pair_key)
-        with contextlib.suppress(ValueError):
-            cache.decr(self.address_key)
+
+    def failed(self) -> None:
+        # Only failures count against the address: a team behind one NAT may
+        # all log in at nine o'clock.
+        _take(self.address_key, self.window_end, time.time())
 
 
 class LoginThrottled(Exception):
@@ -149,9 +151,11 @@ def begin_login(
         address_key=f"seedance:login:address:{window}:{_digest(group)}",
         window_end=window_end,
     )
+    # The pair's slot is taken up front, so parallel guesses at one account
+    # cannot all pass; the address is only read (its failures are counted after).
     pair_count = _take(attempt.pair_key, window_end, now)
-    address_count = _take(attempt.address_key, window_end, now)
-    if pair_count > pair_limit() or address_count > address_limit():
+    address_failures = int(cache.get(attempt.address_key) or 0)
+    if pair_count > pair_limit() or address_failures >= address_limit():
         raise LoginThrottled(window_end - now)
     return attempt
 
@@ -179,7 +183,11 @@ class ThrottledLoginMixin(AuthenticationForm):
                 code="throttled",
                 params={"message": exc.message},
             ) from None
-        cleaned = super().clean()  # raises on a wrong password: the slot stays taken
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            attempt.failed()  # the pair's slot stays taken too
+            raise
         attempt.succeeded()
         return cleaned
 

@@ -336,8 +336,11 @@ def sharer_name(link: ShareLink) -> str | None:
 
 
 def client_address(request: HttpRequest) -> str:
-    """REMOTE_ADDR (behind a proxy, the proxy must put the client's address there)."""
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    """The client's address group, as the login throttle sees it (trusted proxy
+    hops honoured, IPv6 grouped by /64), so one client is one bucket."""
+    from generations import security
+
+    return security.address_group(security.client_address(request))
 
 
 def _limits() -> tuple[int, int]:

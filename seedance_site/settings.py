@@ -14,6 +14,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 # Lets admin and other generic classes be subscripted for type checking.
 django_stubs_ext.monkeypatch()
@@ -47,6 +49,17 @@ def env_int(name: str, default: int) -> int:
         return int(value) if value else default
     except ValueError:
         raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    """``X-Forwarded-Proto,https`` (or ``HTTP_X_FORWARDED_PROTO,https``)."""
+    if not value:
+        return None
+    name, _, expected = value.partition(",")
+    name = name.strip()
+    if not name.startswith("HTTP_"):
+        name = "HTTP_" + name.upper().replace("-", "_")
+    return name, expected.strip() or "https"
 
 
 def local_secret_key() -> str:
@@ -99,6 +112,12 @@ def sqlite_database(path: Path) -> dict[str, Any]:
 
 
 DEBUG = env_bool("DEBUG", True)
+if not DEBUG and not os.environ.get("SECRET_KEY"):
+    # Every web node must sign with the same key (sessions, signed frame URLs):
+    # a key made up in var/ on each machine would not be.
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set when DEBUG is off (see deploy/production.env.example)"
+    )
 SECRET_KEY = os.environ.get("SECRET_KEY") or local_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -118,6 +137,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -139,6 +159,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "generations.context_processors.studio",
@@ -220,6 +241,12 @@ STORAGES = {
     },
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The cap comes first: past 10 MB a file's bytes are dropped, not spooled to disk.
+FILE_UPLOAD_HANDLERS = [
+    "generations.security.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
 
 # --- Provider -------------------------------------------------------------------
@@ -258,16 +285,104 @@ PROVIDER_RATE_LIMIT_PER_MINUTE = env_int("PROVIDER_RATE_LIMIT_PER_MINUTE", 8000)
 PROVIDER_CONCURRENT_LIMIT = env_int("PROVIDER_CONCURRENT_LIMIT", 990)
 DEMO_CREDITS = env_int("DEMO_CREDITS", 1000)
 
+
+# --- Security ----------------------------------------------------------------------
+# Production is DEBUG=0 plus the variables in deploy/production.env.example; every
+# default below is the safe one when DEBUG is off.
+# Only when a proxy we run sets it (and strips any copy the client sent).
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(
+    os.environ.get("SECURE_PROXY_SSL_HEADER", "")
+)
+# How many proxies of ours append to X-Forwarded-For (login throttling by address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers probe over plain http on internal addresses.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
+# Same policy in development, so a violation shows up before production.
+SECURE_CSP: dict[str, Any] = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    # blob: for the previews of frames chosen in the create form (object URLs).
+    "img-src": [CSP.SELF, "data:", "blob:"],
+    "media-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+# Failed log-ins per window (15 min) before that pair or address must wait.
+LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 30)
+
+# --- Dispatcher leadership --------------------------------------------------------
+# A standby takes over at most this long after the active dispatcher dies.
+DISPATCHER_LEASE_SECONDS = float(os.environ.get("DISPATCHER_LEASE_SECONDS", "5"))
+DISPATCHER_LOCK_KEY = os.environ.get("DISPATCHER_LOCK_KEY", "")
+# /healthz calls the dispatcher stale after this many seconds without a pass.
+DISPATCHER_STALE_SECONDS = float(os.environ.get("DISPATCHER_STALE_SECONDS", "0"))
+
+# --- Logging -----------------------------------------------------------------------
+# Every handler redacts secrets (generations/logging.py); Django's own loggers are
+# routed to it too, so no record (request lines included) bypasses the filter.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    "filters": {
+        "redact": {"()": "generations.logging.RedactingFilter"},
+        "task": {"()": "generations.logging.TaskContextFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "formatters": {
+        "plain": {"()": "generations.logging.PlainFormatter"},
+        "json": {"()": "generations.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["task", "redact"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.server": {
+            "handlers": ["console"],
+            "level": LOG_LEVEL,
+            "propagate": False,
+        },
+        # gunicorn's request lines name share and webhook tokens: once Django
+        # configures logging in a worker, they go through the redacting handler.
+        "gunicorn.access": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+        },
+        "gunicorn.error": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+        },
+        # django-q2 logs as "django-q" and adds its own unfiltered handler to a
+        # logger that has none.
+        "django-q": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "django_q": {"level": "WARNING"},
+        # SQL (logged with DEBUG on) carries session keys and other secrets.
+        "django.db.backends": {"level": os.environ.get("LOG_SQL_LEVEL", "INFO")},
         "urllib3": {"level": "WARNING"},
     },
 }

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from generations.models.credits import CreditAccount, LedgerEntry, PriceRule
 from generations.models.favourites import Favourite
+from generations.models.operations import DispatcherLease
 from generations.models.presets import Preset
 from generations.models.sharing import Collection, CollectionItem, ShareLink
 from generations.models.tasks import (
@@ -25,6 +26,7 @@ __all__ = [
     "CollectionItem",
     "CreditAccount",
     "Delivery",
+    "DispatcherLease",
     "Favourite",
     "GenerationTask",
     "InputImage",

@@ -121,10 +121,12 @@
 
   function onUrlChanged(input) {
     var slot = input.closest(".frame-slot");
-    var value = input.value.trim();
     var file = $(".frame-file", slot);
     if (file && file.files && file.files.length) { return; }
-    showPreview(slot, /^https:\/\/\S+$/.test(value) ? value : null);
+    // No preview of a linked frame: loading a member-given address into the page
+    // would need img-src https: in the CSP (a channel out for any injection).
+    // The server checks the address; the provider fetches it.
+    showPreview(slot, null);
   }
 
   /* Frames whose shape differs from the chosen aspect ratio get cropped: say so. */

@@ -1,0 +1,362 @@
+"""Every URL in the URLconf, as anonymous, the owner, another member and staff.
+
+Alice owns one of everything (a private finished video with its frame, a
+collection, a share link, a preset, a ledger entry), each marked with MARKER.
+Nobody else may see a marked page or change her things through member pages;
+anonymous visitors reach only the public pages; staff pages are staff-only.
+A new URL must be classified here (``test_it_classifies_every_url``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from PIL import Image
+
+from generations import credits, images, sharing
+from generations.models import (
+    Collection,
+    CollectionItem,
+    GenerationTask,
+    InputImage,
+    Preset,
+    ShareLink,
+)
+from tests.factories import queue_task
+from tests.test_media_range import make_finished_task
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+MARKER = "ALICE-PRIVATE-MARKER"
+
+# Pages anyone may open (their own checks decide what they show).
+PUBLIC = {
+    "login",
+    "logout",
+    "healthz",
+    "input_image_public",
+    "apixo_callback",
+    "share_page",
+    "share_video_file",
+    "share_poster",
+    "share_not_found",
+    None,  # "s/": the public share 404
+}
+STAFF_PREFIX = "staff/"
+# Member pages that name one of alice's objects in their address.
+OBJECT_PAGES = {
+    "task_cancel",
+    "task_retry",
+    "task_hide",
+    "video_detail",
+    "video_favourite",
+    "video_file",
+    "video_poster",
+    "input_image",
+    "collection_detail",
+    "collection_edit",
+    "collection_delete",
+    "collection_order",
+    "collection_item_move",
+    "collection_item_remove",
+    "link_create_for_collection",
+    "collection_add_video",
+    "link_create_for_video",
+    "link_revoke",
+}
+# Member pages about the member's own things, with no object in the address.
+OWN_PAGES = {
+    "dashboard",
+    "task_create",
+    "task_refresh",
+    "gallery",
+    "credit_history",
+    "gallery_bulk_favourite",
+    "gallery_bulk_hide",
+    "gallery_bulk_download",
+    "gallery_bulk_collect",
+    "preset_save",
+    "preset_delete",
+    "collection_list",
+    "collection_create",
+    "share_links",
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str | None
+    route: str  # the pattern, e.g. "tasks/<int:pk>/cancel/"
+    converters: tuple[str, ...]
+
+
+def routes() -> list[Route]:
+    """Every pattern outside the admin, with its full route."""
+    found: list[Route] = []
+
+    def walk(patterns: list[Any], prefix: str) -> None:
+        for entry in patterns:
+            route = prefix + str(entry.pattern)
+            if isinstance(entry, URLResolver):
+                if entry.app_name == "admin":
+                    continue  # sampled in test_it_keeps_the_admin_to_staff
+                walk(entry.url_patterns, route)
+            elif isinstance(entry, URLPattern):
+                names = tuple(re.findall(r"<(?:\w+:)?(\w+)>", route))
+                found.append(Route(entry.name, route, names))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+@dataclass
+class Cast:
+    alice: Any
+    bob: Any
+    staff: Any
+    task: GenerationTask
+    frame: InputImage
+    collection: Collection
+    item: CollectionItem
+    link: ShareLink
+    share_token: str
+    frame_token: str
+    preset: Preset
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (32, 32), (10, 20, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def cast(alice: Any, bob: Any, staff: Any) -> Cast:
+    queue_task(bob, prompt="bob's own task, so ids differ from alice's")
+    task = make_finished_task(alice, prompt=f"{MARKER} video", is_private=True)
+    frame = InputImage.objects.create(
+        owner=alice, task=task, position=0, width=32, height=32, sha256="f" * 64
+    )
+    frame.file.save("frame.png", io.BytesIO(png()), save=True)
+    collection = sharing.create_collection(owner=alice, title=f"{MARKER} collection")
+    sharing.add_to_collection(owner=alice, collection=collection, videos=[task.video])
+    new = sharing.create_link(owner=alice, collection=collection)
+    preset = Preset.objects.create(owner=alice, name=f"{MARKER} preset", params={})
+    credits.grant(user=alice, amount=5, reason=f"{MARKER} grant")
+    return Cast(
+        alice=alice,
+        bob=bob,
+        staff=staff,
+        task=task,
+        frame=frame,
+        collection=collection,
+        item=collection.items.get(),
+        link=new.link,
+        share_token=new.token,
+        frame_token=images.signed_url_for(frame).rstrip("/").rsplit("/", 1)[-1],
+        preset=preset,
+    )
+
+
+def url_for(route: Route, cast: Cast) -> str:
+    """The route filled in with alice's objects."""
+    values: dict[str, Any] = {
+        "pk": cast.task.pk,
+        "task_id": cast.task.pk,
+        "item_pk": cast.item.pk,
+        "token": "not-a-real-token",
+        "key": "nokey",
+        "rest": "a/b",
+    }
+    if route.name and route.name.startswith(("collection", "link_create_for_coll")):
+        values["pk"] = cast.collection.pk
+    if route.name == "input_image":
+        values["pk"] = cast.frame.pk
+    if route.name == "input_image_public":
+        values["token"] = cast.frame_token
+    if route.name == "link_revoke":
+        values["pk"] = cast.link.pk
+    if route.name in {"share_page", "share_video_file", "share_poster"}:
+        values["token"] = cast.share_token
+    if route.name is None:
+        return "/" + route.route
+    kwargs = {name: values[name] for name in route.converters}
+    return reverse(route.name, kwargs=kwargs)
+
+
+def post_body(cast: Cast) -> dict[str, Any]:
+    """Form fields that name alice's things, for every POST endpoint to try."""
+    return {
+        "ids": [str(cast.task.pk)],
+        "value": "1",
+        "item": [str(cast.item.pk)],
+        "collection": str(cast.collection.pk),
+        "title": "hijacked",
+        "preset": str(cast.preset.pk),
+        "preset_name": "hijacked",
+        "expiry": "7d",
+        "direction": "up",
+        "position": "0",
+    }
+
+
+def content(response: Any) -> bytes:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content)
+    return bytes(response.content)
+
+
+def leaked(response: Any, data: bytes, cast: Cast) -> bool:
+    if MARKER.encode() in data:
+        return True
+    if response.get("Content-Type", "").startswith("application/zip"):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return bool(archive.namelist()) and any(
+                MARKER.encode() in archive.read(name) for name in archive.namelist()
+            )
+    video = cast.task.video.file.open("rb").read()
+    return len(video) > 100 and video[:4096] in data
+
+
+def requests_for(
+    client: Any, cast: Cast, user: Any = None
+) -> Iterator[tuple[Route, str, Any, bytes]]:
+    for route in routes():
+        url = url_for(route, cast)
+        for method in ("get", "post"):
+            if user is not None:
+                client.force_login(user)  # again: the previous request may log out
+            if method == "post":
+                response = client.post(url, post_body(cast))
+            else:
+                response = client.get(url)
+            yield route, method.upper(), response, content(response)
+
+
+def alice_untouched(cast: Cast) -> None:
+    task = GenerationTask.objects.get(pk=cast.task.pk)
+    assert not task.hidden and task.is_private
+    collection = Collection.objects.get(pk=cast.collection.pk)
+    assert collection.title == f"{MARKER} collection"
+    assert collection.items.count() == 1
+    assert ShareLink.objects.get(pk=cast.link.pk).revoked_at is None
+    assert Preset.objects.filter(pk=cast.preset.pk, name=f"{MARKER} preset").exists()
+    assert not task.favourites.exclude(user=cast.alice).exists()
+
+
+def is_login_redirect(response: Any) -> bool:
+    location = response.get("Location", "")
+    return response.status_code == 302 and (
+        location.startswith("/login/?next=") or location.startswith("/admin/login/")
+    )
+
+
+def test_it_classifies_every_url() -> None:
+    known = PUBLIC | OBJECT_PAGES | OWN_PAGES
+    unknown = [
+        (r.name, r.route)
+        for r in routes()
+        if r.name not in known and not r.route.startswith(STAFF_PREFIX)
+    ]
+    assert unknown == [], "classify these URLs in test_permissions_matrix.py"
+
+
+def test_it_sends_anonymous_visitors_to_log_in(client: Any, cast: Cast) -> None:
+    problems = []
+    for route, method, response, data in requests_for(client, cast):
+        if route.name in PUBLIC:
+            if response.status_code >= 500 and route.name != "healthz":
+                problems.append((method, route.route, response.status_code))
+            continue
+        # 405 (the method is checked first) and 404 tell a stranger nothing.
+        if not (is_login_redirect(response) or response.status_code in (404, 405)):
+            problems.append((method, route.route, response.status_code))
+        if leaked(response, data, cast):
+            problems.append((method, route.route, "leaked"))
+    assert problems == []
+    alice_untouched(cast)
+
+
+@pytest.mark.parametrize("who", ["bob", "staff"])
+def test_it_shows_another_member_nothing_of_alice(
+    client: Any, cast: Cast, who: str
+) -> None:
+    problems = []
+    for route, method, response, data in requests_for(client, cast, getattr(cast, who)):
+        status = response.status_code
+        if status >= 500 and route.name != "healthz":  # no dispatcher runs here
+            problems.append((method, route.route, status))
+        staff_page = route.route.startswith(STAFF_PREFIX)
+        if staff_page and who == "staff":
+            continue  # oversight pages show every member's tasks by design
+        if staff_page and status == 200:
+            problems.append((method, route.route, "staff page for a member"))
+        if route.name in OBJECT_PAGES and status not in (403, 404, 405):
+            problems.append((method, route.route, status))
+        if route.name not in {"share_page", "share_video_file", "share_poster"} and (
+            leaked(response, data, cast)
+        ):
+            problems.append((method, route.route, "leaked"))
+    assert problems == []
+    alice_untouched(cast)
+
+
+def test_it_lets_the_owner_reach_her_objects(client: Any, cast: Cast) -> None:
+    """The addresses above really name alice's objects: she gets them."""
+    client.force_login(cast.alice)
+    readable = {
+        "video_detail",
+        "video_file",
+        "video_poster",
+        "input_image",
+        "collection_detail",
+    }
+    for route in routes():
+        if route.name in readable:
+            response = client.get(url_for(route, cast))
+            assert response.status_code == 200, route.route
+    for name in ("credit_history", "collection_list"):
+        assert MARKER in client.get(reverse(name)).content.decode(), name
+
+
+def test_it_keeps_the_admin_to_staff(client: Any, cast: Cast) -> None:
+    pages = [
+        "/admin/",
+        "/admin/generations/generationtask/",
+        f"/admin/generations/generationtask/{cast.task.pk}/change/",
+        "/admin/auth/user/",
+    ]
+    for page in pages:
+        assert is_login_redirect(client.get(page)), page
+    client.force_login(cast.bob)
+    for page in pages:
+        response = client.get(page)
+        assert is_login_redirect(response), page
+        assert MARKER not in response.content.decode()
+    client.force_login(cast.staff)
+    for page in pages:
+        assert client.get(page).status_code == 200, page
+
+
+def test_it_keeps_staff_pages_from_members(client: Any, cast: Cast) -> None:
+    client.force_login(cast.bob)
+    staff_routes = [r for r in routes() if r.route.startswith(STAFF_PREFIX)]
+    assert staff_routes
+    for route in staff_routes:
+        assert client.get(url_for(route, cast)).status_code in (302, 403, 404)
+    client.force_login(cast.staff)
+    for route in staff_routes:
+        assert client.get(url_for(route, cast)).status_code == 200
