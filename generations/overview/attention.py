@@ -1,0 +1,150 @@
+"""Tasks that need staff attention."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from generations.models import (
+    GenerationTask,
+    State,
+)
+from generations.overview.common import (
+    ATTENTION_ROWS,
+    DOWNLOAD_FAILING_ATTEMPTS,
+    POLLED_STATES,
+    _ago,
+    _seconds,
+    day_starts,
+)
+from generations.pipeline import schedule
+from generations.pipeline.unknown import UNCONFIRMED
+
+log = logging.getLogger(__name__)
+
+# --- Tasks that need attention --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    kind: str  # unknown | unconfirmed | delayed | download
+    task: GenerationTask
+    why: str
+
+    @property
+    def label(self) -> str:
+        return ATTENTION_KINDS[self.kind]
+
+
+@dataclass(frozen=True)
+class Attention:
+    items: list[AttentionItem]
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+ATTENTION_KINDS: dict[str, str] = {
+    "unknown": "Outcome unknown",
+    "unconfirmed": "Unconfirmed, not resubmitted",
+    "delayed": "Delayed",
+    "download": "Download failing",
+}
+
+
+def attention(now: dt.datetime, rows: int = ATTENTION_ROWS) -> Attention:
+    """Tasks staff should look at, oldest problem first, at most ``rows`` per kind.
+
+    - unknown: we cannot tell whether the provider accepted the submission;
+    - unconfirmed: failed as SUBMISSION_UNCONFIRMED in the window and not
+      resubmitted (staff may resubmit them from the admin);
+    - delayed: at the provider for longer than ``DELAYED_FACTOR`` times the slowest
+      read its poll plan expects (``schedule.is_delayed``);
+    - download: finished at the provider, but copying the video failed twice or more.
+    """
+    base = GenerationTask.objects.select_related("owner")
+    queries: dict[str, tuple[QuerySet[GenerationTask], list[str]]] = {
+        "unknown": (base.filter(state=State.UNKNOWN), ["state_changed_at"]),
+        "unconfirmed": (
+            base.filter(
+                state=State.FAILED,
+                fail_code=UNCONFIRMED,
+                created_at__gte=day_starts(now)[0],
+                retries__isnull=True,
+            ),
+            ["finished_at"],
+        ),
+        "delayed": (base.filter(delayed_q(now)), ["submitted_at"]),
+        "download": (
+            base.filter(
+                state=State.DOWNLOADING,
+                download_attempts__gte=DOWNLOAD_FAILING_ATTEMPTS,
+            ),
+            ["state_changed_at"],
+        ),
+    }
+    items: list[AttentionItem] = []
+    counts: dict[str, int] = {}
+    for kind, (query, order) in queries.items():
+        found = list(query.order_by(*order, "pk")[: rows + 1])
+        counts[kind] = len(found) if len(found) <= rows else query.order_by().count()
+        items.extend(
+            AttentionItem(kind, task, _why(kind, task, now)) for task in found[:rows]
+        )
+    return Attention(items=items, counts=counts)
+
+
+def delayed_q(now: dt.datetime) -> Q:
+    """Tasks at the provider past their plan's slowest read times DELAYED_FACTOR."""
+    kinds: Iterable[tuple[int, str, bool, str]] = (
+        GenerationTask.objects.filter(state__in=POLLED_STATES)
+        .order_by()
+        .values_list("duration", "resolution", "sound", "routing")
+        .distinct()
+    )
+    query = Q(pk__in=[])
+    for duration, resolution, sound, routing in kinds:
+        bound = delayed_after(duration, resolution, sound, routing)
+        since = now - dt.timedelta(seconds=bound)
+        query |= Q(
+            Q(submitted_at__lt=since)
+            | Q(submitted_at__isnull=True, created_at__lt=since),
+            state__in=POLLED_STATES,
+            duration=duration,
+            resolution=resolution,
+            sound=sound,
+            routing=routing,
+        )
+    return query
+
+
+def delayed_after(duration: int, resolution: str, sound: bool, routing: str) -> float:
+    """Seconds after submission past which a task of this kind counts as delayed."""
+    plan = schedule.plan_for(duration, resolution, sound, routing)
+    return plan.slowest_expected * schedule.DELAYED_FACTOR
+
+
+def _why(kind: str, task: GenerationTask, now: dt.datetime) -> str:
+    if kind == "unknown":
+        since = _ago(task.state_changed_at, now)
+        return f"No clear answer to the submission, {since} ago." + (
+            f" Provider task id {task.provider_task_id}."
+            if task.provider_task_id
+            else ""
+        )
+    if kind == "unconfirmed":
+        return "Failed as unconfirmed: the member was not charged. Resubmit if wanted."
+    if kind == "delayed":
+        started = task.submitted_at or task.created_at
+        bound = delayed_after(task.duration, task.resolution, task.sound, task.routing)
+        return (
+            f"At the provider for {_ago(started, now)}; "
+            f"delayed after {_seconds(bound)}."
+        )
+    return f"{task.download_attempts} download attempts failed."
