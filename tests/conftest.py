@@ -17,10 +17,16 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_storage(tmp_path: Path, settings: Any) -> Iterator[None]:
+def _isolated_storage(
+    tmp_path: Path, settings: Any, request: pytest.FixtureRequest
+) -> Iterator[None]:
     """Media and cache of their own for every test (never the developer's var/)."""
     from django.core.cache import cache
 
+    if "stack" not in request.fixturenames:
+        # A fast hasher, except where real processes (default settings) must
+        # check the cast's passwords.
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}

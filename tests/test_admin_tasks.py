@@ -31,11 +31,6 @@ pytestmark = pytest.mark.django_db
 TASKS = reverse("admin:generations_generationtask_changelist")
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def staff_client(client: Client, staff: Any) -> Client:
     client.force_login(staff)

@@ -15,11 +15,6 @@ from tests.test_media_range import make_finished_task
 from tests.test_sharing import collection_of, html, share
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def takes(alice: Any) -> list[GenerationTask]:
     return [make_finished_task(alice, prompt=f"take {n}") for n in (1, 2, 3)]

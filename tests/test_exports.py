@@ -20,11 +20,6 @@ LEDGER = reverse("export_ledger")
 RANGE = {"start": "2026-03-02", "end": "2026-03-03"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def staff_client(client: Client, staff: Any) -> Client:
     client.force_login(staff)

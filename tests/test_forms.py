@@ -24,11 +24,6 @@ VALID = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def png(name: str = "frame.png") -> SimpleUploadedFile:
     out = io.BytesIO()
     Image.new("RGB", (32, 24), (10, 120, 200)).save(out, "PNG")

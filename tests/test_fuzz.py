@@ -93,11 +93,6 @@ def no_nul(data: dict[str, Any]) -> dict[str, Any]:
     return {key: clean(value) for key, value in data.items()}
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def member(client: Any, alice: Any) -> Any:
     client.force_login(alice)

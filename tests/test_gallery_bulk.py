@@ -22,11 +22,6 @@ from tests.test_gallery_filters import video
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def with_file(task: GenerationTask, payload: bytes | None = None) -> bytes:
     """Write bytes where the task's video row says its file is."""
     data = payload if payload is not None else f"video {task.pk}".encode() * 1000

@@ -16,11 +16,6 @@ from generations.views import gallery as gallery_views
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def video(owner: Any, prompt: str = "A fox in the snow", **fields: Any) -> Any:
     """A finished task with a video row (no file: the gallery never opens it)."""
     now = timezone.now()

@@ -16,11 +16,6 @@ from generations import images
 from generations.models import InputImage
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def image_bytes(
     fmt: str, size: tuple[int, int] = (40, 30), mode: str = "RGB", **save: Any
 ) -> bytes:

@@ -19,12 +19,6 @@ from tests.factories import queue_task
 from tests.processes import Stack, wait_until
 from tests.sim import assert_books_balance
 
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 

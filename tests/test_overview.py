@@ -29,11 +29,6 @@ pytestmark = pytest.mark.django_db
 URL = reverse("staff_overview")
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 class FakeClient:
     def __init__(self, balance: float | Exception) -> None:
         self.balance = balance

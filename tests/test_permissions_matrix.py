@@ -35,11 +35,6 @@ from tests.test_media_range import make_finished_task
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 MARKER = "ALICE-PRIVATE-MARKER"
 
 # Pages anyone may open (their own checks decide what they show).

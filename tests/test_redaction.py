@@ -23,12 +23,6 @@ from generations.models import Delivery, GenerationTask, Mode, State
 from generations.services import GenerationParams, create_generations
 from tests.processes import SIM_KEY, Stack, wait_until
 
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 REDACTED = seedance_logging.REDACTED
 
 

@@ -18,11 +18,6 @@ MEMBER_HOME = "198.51.100.7"
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Mid-window, so no test straddles the 15-minute boundary by chance."""
     now = [1_000_000 * security.WINDOW_SECONDS + 10.0]

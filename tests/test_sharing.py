@@ -26,8 +26,7 @@ PUBLIC_HEADERS = {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords_and_public_url(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def _public_url(settings: Any) -> None:
     settings.PUBLIC_BASE_URL = "https://share.example.test"
 
 

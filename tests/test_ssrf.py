@@ -21,11 +21,6 @@ from generations.pipeline.download import DownloadError, check_result_url
 from tests.factories import queue_task
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 class Listener:
     """A TCP socket that counts the connections it is offered."""
 

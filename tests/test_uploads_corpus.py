@@ -27,11 +27,6 @@ from generations.models import GenerationTask, InputImage, Mode
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 NOT_AN_IMAGE = "This file is not a JPG, PNG or WebP image we can read."
 TOO_LARGE = "The image is larger than 10 MB"
 TOO_MANY_PIXELS = "megapixels"

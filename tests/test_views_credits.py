@@ -15,11 +15,6 @@ from tests.factories import queue_task
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_it_shows_the_members_ledger(client: Client, alice: Any, bob: Any) -> None:
     task = queue_task(alice, prompt="a lighthouse in a storm at night")
     credits.release_for_task(task.pk, "No video delivered")

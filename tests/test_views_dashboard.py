@@ -35,11 +35,6 @@ VALID = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def png() -> SimpleUploadedFile:
     out = io.BytesIO()
     Image.new("RGB", (48, 32), (220, 120, 20)).save(out, "PNG")

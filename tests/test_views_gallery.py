@@ -11,11 +11,6 @@ from generations.views import gallery as gallery_views
 from tests.test_media_range import make_finished_task
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def html(response: Any) -> str:
     return response.content.decode()
 

@@ -15,11 +15,6 @@ from generations.models import GenerationTask, PriceRule
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def log_in(page: Page, live_server: Any, user: str, password: str) -> None:
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Username").fill(user)

@@ -21,11 +21,6 @@ from tests.test_media_range import attach_video, make_finished_task
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_it_filters_searches_and_stars_in_the_gallery(
     page: Page, live_server: Any, alice: Any, bob: Any
 ) -> None:
