@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Q
 
 from generations.models import GenerationTask, State
@@ -37,12 +39,17 @@ def observed_generation_seconds(
     rows = query.order_by("-id").values_list(
         "provider_created_at", "provider_completed_at", "provider_cost_ms"
     )[:limit]
-    seconds = []
-    for created, completed, cost_ms in rows:
-        if created is not None and completed is not None:
-            value = (completed - created).total_seconds()
-        else:
-            value = (cost_ms or 0) / 1000
-        if value > 0:
-            seconds.append(value)
-    return seconds
+    seconds = [generation_seconds(*row) for row in rows]
+    return [value for value in seconds if value is not None and value > 0]
+
+
+def generation_seconds(
+    created: dt.datetime | None, completed: dt.datetime | None, cost_ms: int | None
+) -> float | None:
+    """How long the provider took: its own clock (completeTime - createTime), so
+    clock skew between us does not distort it; costTime where that is missing."""
+    if created is not None and completed is not None:
+        return (completed - created).total_seconds()
+    if cost_ms is not None:
+        return cost_ms / 1000
+    return None

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from generations.models import GenerationTask, LedgerEntry
 from generations.overview import WINDOW_DAYS
+from generations.pipeline.learning import generation_seconds
 from generations.views.common import AuthedHttpRequest
 from generations.views.overview import require_staff
 
@@ -149,12 +150,10 @@ def export_tasks(request: AuthedHttpRequest) -> HttpResponse | StreamingHttpResp
 
 
 def _task_row(task: GenerationTask) -> list[Any]:
-    seconds: float | str = ""
-    if task.provider_created_at and task.provider_completed_at:
-        span = task.provider_completed_at - task.provider_created_at
-        seconds = round(span.total_seconds(), 3)
-    elif task.provider_cost_ms is not None:
-        seconds = task.provider_cost_ms / 1000
+    took = generation_seconds(
+        task.provider_created_at, task.provider_completed_at, task.provider_cost_ms
+    )
+    seconds: float | str = "" if took is None else round(took, 3)
     return [
         task.pk,
         _when(task.created_at),
