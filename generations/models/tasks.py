@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from generations.apixo import contract
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
 
 
 class State(models.TextChoices):
@@ -83,6 +88,63 @@ class AspectRatio(models.TextChoices):
     CLASSIC_PORTRAIT = "3:4", "3:4 portrait"
 
 
+# ---------- Who may see what: the one visibility rule ----------
+#
+# - A member sees their own tasks, all of them (a hidden or private video of
+#   theirs stays reachable by its address, for its owner only), and teammates'
+#   tasks that are neither private nor hidden.
+# - The gallery, collections and share links (and so anonymous visitors of a
+#   link) show finished videos that are not hidden: the member's own, or a
+#   teammate's that is not private. Hiding takes a video out of the gallery and
+#   out of every collection and link, the owner's own included.
+# - Staff have no extra rights here: they oversee tasks in the admin.
+# - Anonymous visitors see nothing by these methods; a share link shows what its
+#   sharer may share (``shareable_by(link.owner)``), decided at each view.
+# ``prefix`` names the path from the queried model to the task ("video__task__").
+
+
+def visible_to_q(member_id: int, prefix: str = "") -> Q:
+    """Tasks (at ``prefix``) the member may open: detail page, video, frames."""
+    return Q(**{f"{prefix}owner_id": member_id}) | Q(
+        **{f"{prefix}is_private": False, f"{prefix}hidden": False}
+    )
+
+
+def in_gallery_q(member_id: int, prefix: str = "", *, only_own: bool = False) -> Q:
+    """Finished videos (at ``prefix``) in the member's gallery, collections, links.
+
+    ``only_own`` leaves out the OR with teammates' videos (the owner index applies).
+    """
+    shown = Q(**{f"{prefix}state": State.SUCCEEDED, f"{prefix}hidden": False})
+    own = Q(**{f"{prefix}owner_id": member_id})
+    if only_own:
+        return shown & own
+    return shown & (own | Q(**{f"{prefix}is_private": False}))
+
+
+class GenerationTaskQuerySet(models.QuerySet["GenerationTask"]):
+    def visible_to(self, member: AbstractBaseUser | AnonymousUser) -> Self:
+        if not member.is_authenticated:
+            return self.none()
+        return self.filter(visible_to_q(member.pk))
+
+    def finished_videos(self) -> Self:
+        """Tasks that produced a video we hold."""
+        return self.filter(state=State.SUCCEEDED, video__isnull=False)
+
+    def in_gallery_of(
+        self, member: AbstractBaseUser | AnonymousUser, *, only_own: bool = False
+    ) -> Self:
+        if not member.is_authenticated:
+            return self.none()
+        rule = in_gallery_q(member.pk, only_own=only_own)
+        return self.filter(rule, video__isnull=False)
+
+    def shareable_by(self, member: AbstractBaseUser | AnonymousUser) -> Self:
+        """What the member may collect and share: what their gallery shows."""
+        return self.in_gallery_of(member)
+
+
 class GenerationTask(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.CASCADE, related_name="generation_tasks"
@@ -142,6 +204,8 @@ class GenerationTask(models.Model):
 
     hidden = models.BooleanField(default=False)
     is_private = models.BooleanField(default=False)
+
+    objects: ClassVar[GenerationTaskQuerySet] = GenerationTaskQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -287,6 +351,14 @@ def video_path(instance: VideoAsset, filename: str) -> str:
     return f"videos/{timezone.now():%Y/%m}/{filename}"
 
 
+class VideoAssetQuerySet(models.QuerySet["VideoAsset"]):
+    def shareable_by(self, member: AbstractBaseUser | AnonymousUser) -> Self:
+        """Videos the member may collect and share (``in_gallery_q``)."""
+        if not member.is_authenticated:
+            return self.none()
+        return self.filter(in_gallery_q(member.pk, "task__"))
+
+
 class VideoAsset(models.Model):
     """A finished video, copied into our storage, with its poster and metadata."""
 
@@ -301,6 +373,8 @@ class VideoAsset(models.Model):
     sha256 = models.CharField(max_length=64)
     source_url = models.URLField(max_length=2000, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects: ClassVar[VideoAssetQuerySet] = VideoAssetQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from generations import sharing as services
 from generations.models import Collection, CollectionItem, ShareLink
+from generations.models.tasks import in_gallery_q
 from generations.views.common import AuthedHttpRequest
 
 
@@ -43,7 +44,7 @@ def _listing(
     request: AuthedHttpRequest, form: CollectionForm, status: int = 200
 ) -> HttpResponse:
     user = request.user
-    shown = services.available_q(user.pk, "video__")
+    shown = in_gallery_q(user.pk, "video__task__")
     first_task = (
         CollectionItem.objects.filter(shown, collection=OuterRef("pk"))
         .order_by("position", "id")
@@ -53,7 +54,7 @@ def _listing(
         Collection.objects.filter(owner_id=user.pk)
         .annotate(
             video_count=Count(
-                "items", filter=services.available_q(user.pk, "items__video__")
+                "items", filter=in_gallery_q(user.pk, "items__video__task__")
             ),
             cover_task_id=Subquery(first_task),
         )

@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import (
     Http404,
     HttpResponse,
@@ -130,13 +130,9 @@ def gallery_queryset(user: User, filters: dict[str, Any]) -> QuerySet[Generation
     "Mine" drops the OR with public videos, so the owner index applies; the
     favourites filter drives from the member's (few) stars via ``id IN``.
     """
-    tasks = GenerationTask.objects.filter(
-        state=State.SUCCEEDED, hidden=False, video__isnull=False
+    tasks = GenerationTask.objects.in_gallery_of(
+        user, only_own=filters.get("owner") == "mine"
     )
-    if filters.get("owner") == "mine":
-        tasks = tasks.filter(owner_id=user.pk)
-    else:
-        tasks = tasks.filter(Q(owner_id=user.pk) | Q(is_private=False))
     for name in ("mode", "resolution", "aspect_ratio", "duration"):
         if name in filters:
             tasks = tasks.filter(**{name: filters[name]})
@@ -453,14 +449,13 @@ def collect_videos(
 ) -> tuple[Collection, int]:
     """Append the selected videos the owner may share to a collection.
 
-    The same rule as everywhere else (``sharing.available_q``): the member's own
-    videos and teammates' that are not private. A new collection is created only
-    when there is something to put in it. Returns (collection, added).
+    The same rule as everywhere else (``VideoAsset.objects.shareable_by``). A
+    new collection is created only when there is something to put in it. Returns (collection, added).
     """
     videos = list(
-        VideoAsset.objects.filter(
-            sharing.available_q(owner.pk), task_id__in=task_ids
-        ).order_by("-task_id")
+        VideoAsset.objects.shareable_by(owner)
+        .filter(task_id__in=task_ids)
+        .order_by("-task_id")
     )
     if not videos:
         raise BadSelection("None of the selected videos can go into a collection.")
