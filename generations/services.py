@@ -1,4 +1,4 @@
-"""Member-facing task services: create, cancel, retry, hide.
+"""Member-facing services: create, cancel, retry, hide, collect, save a preset.
 
 Views call these; they never talk to the provider. Creating a task only writes rows
 (task, hold, images, first transition): the dispatcher picks queued tasks up.
@@ -7,22 +7,29 @@ Views call these; they never talk to the provider. Creating a task only writes r
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from generations import credits
+from generations import credits, sharing
 from generations.models import (
+    TERMINAL_STATES,
+    Collection,
     Delivery,
     GenerationTask,
     InputImage,
     Mode,
+    Preset,
     State,
     TaskTransition,
+    VideoAsset,
 )
+from generations.models.presets import MAX_PRESETS_PER_MEMBER
 from generations.models.tasks import transition
 
 
@@ -160,7 +167,90 @@ def retry_task(task: GenerationTask) -> GenerationTask:
     return new_task
 
 
-def set_hidden(task: GenerationTask, hidden: bool) -> None:
-    GenerationTask.objects.filter(pk=task.pk).update(
+class Refused(Exception):
+    """The member's request cannot be carried out; the message says why."""
+
+
+def set_hidden(*, owner: User, task_ids: Iterable[int], hidden: bool) -> list[int]:
+    """Hide (or show again) the owner's finished tasks; returns the ids changed.
+
+    A hidden task leaves the member's task list, the gallery and every collection
+    and link (``models.tasks.in_gallery_q``). Teammates' tasks and tasks still in
+    flight are left as they are.
+    """
+    ids = list(
+        GenerationTask.objects.filter(
+            pk__in=list(task_ids), owner_id=owner.pk, state__in=TERMINAL_STATES
+        )
+        .exclude(hidden=hidden)
+        .values_list("pk", flat=True)
+    )
+    GenerationTask.objects.filter(pk__in=ids).update(
         hidden=hidden, updated_at=timezone.now()
     )
+    return ids
+
+
+def collect_videos(
+    *,
+    owner: User,
+    task_ids: list[int],
+    collection: Collection | None,
+    title: str = "",
+) -> tuple[Collection, int]:
+    """Append the videos of ``task_ids`` the owner may share to a collection.
+
+    ``collection`` None makes a new one titled ``title``, only when there is
+    something to put in it. Returns (collection, added); raises Refused.
+    """
+    title = title.strip()
+    if collection is None:
+        check_collection_title(title)
+    videos = list(
+        VideoAsset.objects.shareable_by(owner)
+        .filter(task_id__in=task_ids)
+        .order_by("-task_id")
+    )
+    if not videos:
+        raise Refused(_("None of the selected videos can go into a collection."))
+    with transaction.atomic():
+        if collection is None:
+            collection = sharing.create_collection(owner=owner, title=title)
+        added = sharing.add_to_collection(
+            owner=owner, collection=collection, videos=videos
+        )
+    return collection, added
+
+
+def check_collection_title(title: str) -> None:
+    """The one rule for a new collection's title: given, and not too long."""
+    if not title:
+        raise Refused(_("Choose a collection or type a title for one."))
+    limit = Collection._meta.get_field("title").max_length or 0
+    if len(title) > limit:
+        raise Refused(
+            _("Keep the title under %(limit)d characters.") % {"limit": limit}
+        )
+
+
+def save_preset(
+    *, owner: User, name: str, params: dict[str, Any]
+) -> tuple[Preset, bool]:
+    """Save ``params`` under ``name`` (the same name updates it); (preset, created).
+
+    Raises Refused when the member already has ``MAX_PRESETS_PER_MEMBER`` others.
+    """
+    name = name.strip()
+    with transaction.atomic():
+        presets = Preset.objects.select_for_update().filter(owner_id=owner.pk)
+        names = set(presets.values_list("name", flat=True))
+        if name not in names and len(names) >= MAX_PRESETS_PER_MEMBER:
+            raise Refused(
+                _("You have %(count)d presets already: delete one first.")
+                % {"count": MAX_PRESETS_PER_MEMBER}
+            )
+        return Preset.objects.update_or_create(
+            owner=owner,
+            name=name,
+            defaults={"params": params, "updated_at": timezone.now()},
+        )

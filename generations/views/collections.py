@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from generations import services as task_services
 from generations import sharing as services
 from generations.models import Collection, CollectionItem, ShareLink
 from generations.models.tasks import in_gallery_q
@@ -191,25 +192,24 @@ def item_remove(request: AuthedHttpRequest, pk: int, item_pk: int) -> HttpRespon
 @require_POST
 def collection_add_video(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """From a video's detail page: into one of my collections, or a new one."""
-    video = services.shareable_video_for_task(request.user, pk)
-    if video is None:
+    if services.shareable_video_for_task(request.user, pk) is None:
         raise Http404("No such video.")
     back = reverse("video_detail", args=[pk])
     choice = request.POST.get("collection", "")
-    new_title = request.POST.get("new_title", "").strip()[:200]
-    if choice == "new" or (not choice and new_title):
-        if not new_title:
-            messages.error(request, "Give the new collection a title.")
-            return redirect(back)
-        collection = services.create_collection(owner=request.user, title=new_title)
-    elif choice.isdecimal():
+    new_title = request.POST.get("new_title", "")
+    collection: Collection | None = None
+    if choice.isdecimal():
         collection = own_collection_or_404(request, int(choice))
-    else:
+    elif choice not in {"", "new"}:
         messages.error(request, "Choose a collection.")
         return redirect(back)
-    added = services.add_to_collection(
-        owner=request.user, collection=collection, videos=[video]
-    )
+    try:
+        collection, added = task_services.collect_videos(
+            owner=request.user, task_ids=[pk], collection=collection, title=new_title
+        )
+    except task_services.Refused as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
     if added:
         messages.success(request, f"Added to “{collection.title}”.")
     else:

@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET, require_POST
 from generations import credits, forms, services
 from generations.apixo import contract
 from generations.models import IN_FLIGHT_STATES, GenerationTask, InputImage, Preset
-from generations.models.presets import MAX_PRESETS_PER_MEMBER
 from generations.views.cards import TaskCard
 from generations.views.common import AuthedHttpRequest, own_task_or_404
 
@@ -324,7 +323,7 @@ def task_hide(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         if not request.htmx:
             return redirect("dashboard")
         return _card_response(request, task, status=409)
-    services.set_hidden(task, True)
+    services.set_hidden(owner=request.user, task_ids=[task.pk], hidden=True)
     if not request.htmx:
         messages.success(request, "Hidden from your list and the gallery.")
         return redirect("dashboard")
@@ -342,20 +341,12 @@ def preset_save(request: AuthedHttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _preset_refused(request, _first_error(form))
     name = form.cleaned_data["preset_name"].strip()
-    presets = Preset.objects.filter(owner_id=request.user.pk)
-    if (
-        not presets.filter(name=name).exists()
-        and presets.count() >= MAX_PRESETS_PER_MEMBER
-    ):
-        return _preset_refused(
-            request,
-            f"You have {MAX_PRESETS_PER_MEMBER} presets already: delete one first.",
+    try:
+        preset, created = services.save_preset(
+            owner=request.user, name=name, params=form.params()
         )
-    preset, created = Preset.objects.update_or_create(
-        owner=request.user,
-        name=name,
-        defaults={"params": form.params(), "updated_at": timezone.now()},
-    )
+    except services.Refused as exc:
+        return _preset_refused(request, str(exc))
     verb = "Saved" if created else "Updated"
     messages.success(request, f"{verb} the preset “{name}”.")
     return _preset_answer(request, chosen=preset)

@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import (
     Http404,
@@ -30,12 +29,11 @@ from django.utils.text import slugify
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 
-from generations import forms, sharing
+from generations import forms, services
 from generations.models import (
     Collection,
     Favourite,
     GenerationTask,
-    State,
     VideoAsset,
 )
 from generations.models.favourites import set_favourites
@@ -283,18 +281,11 @@ def bulk_hide(request: AuthedHttpRequest) -> HttpResponse:
         ids = _selection(request, BULK_MAX)
     except BadSelection as exc:
         return _bulk_refused(request, str(exc))
-    own = list(
-        GenerationTask.objects.filter(
-            pk__in=ids, owner_id=request.user.pk, state=State.SUCCEEDED, hidden=False
-        ).values_list("pk", flat=True)
-    )
+    own = services.set_hidden(owner=request.user, task_ids=ids, hidden=True)
     if not own:
         return _bulk_refused(
             request, "None of these videos are yours: only their owners can hide them."
         )
-    GenerationTask.objects.filter(pk__in=own).update(
-        hidden=True, updated_at=timezone.now()
-    )
     text = f"Hid {_videos(len(own))} from the gallery and your task list."
     if len(own) < len(ids):
         text += f" {_videos(len(ids) - len(own))} by teammates stayed."
@@ -408,16 +399,14 @@ def bulk_collect(request: AuthedHttpRequest) -> HttpResponse:
     except BadSelection as exc:
         return _bulk_refused(request, str(exc))
     collection = _chosen_collection(request)
-    title = request.POST.get("new_title", "").strip()
-    if collection is None and not title:
-        return _bulk_refused(request, "Choose a collection or type a title for one.")
-    if collection is None and len(title) > 200:
-        return _bulk_refused(request, "Keep the title under 200 characters.")
     try:
-        collection, added = collect_videos(
-            owner=request.user, task_ids=ids, collection=collection, title=title
+        collection, added = services.collect_videos(
+            owner=request.user,
+            task_ids=ids,
+            collection=collection,
+            title=request.POST.get("new_title", ""),
         )
-    except BadSelection as exc:
+    except services.Refused as exc:
         return _bulk_refused(request, str(exc))
     text = f"Added {_videos(added)} to “{collection.title}”."
     if added == 0:
@@ -438,34 +427,6 @@ def _chosen_collection(request: AuthedHttpRequest) -> Collection | None:
     if collection is None:
         raise Http404("No such collection.")
     return collection
-
-
-def collect_videos(
-    *,
-    owner: User,
-    task_ids: list[int],
-    collection: Collection | None,
-    title: str,
-) -> tuple[Collection, int]:
-    """Append the selected videos the owner may share to a collection.
-
-    The same rule as everywhere else (``VideoAsset.objects.shareable_by``). A
-    new collection is created only when there is something to put in it. Returns (collection, added).
-    """
-    videos = list(
-        VideoAsset.objects.shareable_by(owner)
-        .filter(task_id__in=task_ids)
-        .order_by("-task_id")
-    )
-    if not videos:
-        raise BadSelection("None of the selected videos can go into a collection.")
-    with transaction.atomic():
-        if collection is None:
-            collection = Collection.objects.create(owner=owner, title=title)
-        added = sharing.add_to_collection(
-            owner=owner, collection=collection, videos=videos
-        )
-    return collection, added
 
 
 # ---------- Shared bulk plumbing ----------
