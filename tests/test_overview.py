@@ -16,13 +16,13 @@ from generations import overview
 from generations.apixo.client import AuthError
 from generations.models import (
     CreditAccount,
+    FailCode,
     GenerationTask,
     LedgerEntry,
     RateBucket,
     State,
 )
 from generations.pipeline import dispatch
-from generations.pipeline.unknown import UNCONFIRMED
 
 pytestmark = pytest.mark.django_db
 
@@ -281,9 +281,15 @@ def test_it_lists_tasks_that_need_attention(alice: Any, bob: Any) -> None:
     long_ago = now - dt.timedelta(hours=1)
     unknown = make_task(alice, State.UNKNOWN, long_ago, state_changed_at=long_ago)
     unconfirmed = make_task(
-        bob, State.FAILED, long_ago, fail_code=UNCONFIRMED, finished_at=now
+        bob,
+        State.FAILED,
+        long_ago,
+        fail_code=FailCode.SUBMISSION_UNCONFIRMED,
+        finished_at=now,
     )
-    resubmitted = make_task(bob, State.FAILED, long_ago, fail_code=UNCONFIRMED)
+    resubmitted = make_task(
+        bob, State.FAILED, long_ago, fail_code=FailCode.SUBMISSION_UNCONFIRMED
+    )
     make_task(bob, State.QUEUED, now, retry_of=resubmitted)
     delayed = make_task(
         alice, State.GENERATING, long_ago, submitted_at=long_ago, duration=8

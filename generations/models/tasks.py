@@ -29,32 +29,54 @@ class State(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# The state sets: every other module names these, never a literal of its own.
 TERMINAL_STATES = frozenset({State.SUCCEEDED, State.FAILED, State.CANCELLED})
 IN_FLIGHT_STATES = frozenset(set(State) - TERMINAL_STATES)
-# States in which the provider holds one of its 1,000 concurrent slots for us.
-AT_PROVIDER_STATES = frozenset({State.SUBMITTING, State.WAITING, State.GENERATING})
+# States in which the provider has the task and we read its status.
+POLLED_STATES = frozenset({State.WAITING, State.GENERATING})
+# States in which a task holds (or may hold: unknown) one of the provider's
+# concurrent slots; the dispatcher counts these against the concurrency limit.
+PROVIDER_SLOT_STATES = frozenset(
+    {State.SUBMITTING, State.WAITING, State.GENERATING, State.UNKNOWN}
+)
 
 
-# Failure codes of our own (the provider's are in contract.FAIL_CODES).
-OWN_FAIL_CODES: dict[str, str] = {
-    "SUBMISSION_UNCONFIRMED": (
+class FailCode(models.TextChoices):
+    """Failure codes of our own, labelled with the sentence members read.
+
+    The provider's codes and their sentences are in ``contract.FAIL_CODES``.
+    """
+
+    SUBMISSION_UNCONFIRMED = (
+        "SUBMISSION_UNCONFIRMED",
         "We could not confirm that the provider accepted this job; you were not "
-        "charged."
-    ),
-    "TASK_NOT_FOUND": "The provider lost the task.",
-    "RESULT_UNAVAILABLE": "The finished video could not be downloaded.",
-    "RELEASED_BY_STAFF": "Stopped by staff; the credits were given back.",
-    "BAD_REQUEST": "The provider rejected the request.",
-    "AUTH": "The provider refused our API key.",
-    "INSUFFICIENT_BALANCE": "The provider account has no balance left.",
-    "UNKNOWN_FAILURE": "The provider reported a failure without a code.",
-}
+        "charged.",
+    )
+    TASK_NOT_FOUND = "TASK_NOT_FOUND", "The provider lost the task."
+    RESULT_UNAVAILABLE = (
+        "RESULT_UNAVAILABLE",
+        "The finished video could not be downloaded.",
+    )
+    RELEASED_BY_STAFF = (
+        "RELEASED_BY_STAFF",
+        "Stopped by staff; the credits were given back.",
+    )
+    BAD_REQUEST = "BAD_REQUEST", "The provider rejected the request."
+    AUTH = "AUTH", "The provider refused our API key."
+    INSUFFICIENT_BALANCE = (
+        "INSUFFICIENT_BALANCE",
+        "The provider account has no balance left.",
+    )
+    UNKNOWN_FAILURE = (
+        "UNKNOWN_FAILURE",
+        "The provider reported a failure without a code.",
+    )
 
 
 def describe_failure(code: str) -> str:
     """A member-readable sentence for any failure code, ours or the provider's."""
-    if code in OWN_FAIL_CODES:
-        return OWN_FAIL_CODES[code]
+    if code in FailCode.values:
+        return str(FailCode(code).label)
     return contract.describe_fail_code(code)
 
 

@@ -11,9 +11,6 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from generations.models import (
-    State,
-)
 from generations.models.tasks import describe_failure
 
 log = logging.getLogger(__name__)
@@ -35,7 +32,6 @@ DOWNLOAD_FAILING_ATTEMPTS = 2
 ATTENTION_ROWS = 8
 FAILURE_CODES_SHOWN = 6
 TOP_MEMBERS = 10
-POLLED_STATES = (State.WAITING, State.GENERATING)
 
 
 # Failure codes of our own (the provider's are described in the contract).

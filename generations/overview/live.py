@@ -16,6 +16,7 @@ from django.utils import timezone
 from generations.apixo import contract
 from generations.apixo.client import ApixoClient, ProviderError
 from generations.models import (
+    PROVIDER_SLOT_STATES,
     GenerationTask,
     State,
 )
@@ -45,7 +46,7 @@ class Usage:
     @property
     def at_provider(self) -> int:
         """Tasks holding (or maybe holding) one of the provider's slots."""
-        return sum(self.in_flight.get(state, 0) for state in dispatch.SLOT_STATES)
+        return sum(self.in_flight.get(state, 0) for state in PROVIDER_SLOT_STATES)
 
     @property
     def rate_share(self) -> float:
