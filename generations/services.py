@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -20,7 +19,6 @@ from generations import credits, sharing
 from generations.models import (
     TERMINAL_STATES,
     Collection,
-    Delivery,
     GenerationTask,
     InputImage,
     Mode,
@@ -31,41 +29,9 @@ from generations.models import (
 )
 from generations.models.presets import MAX_PRESETS_PER_MEMBER
 from generations.models.tasks import transition
+from generations.params import GenerationParams
 
-
-@dataclass
-class GenerationParams:
-    prompt: str
-    mode: str = Mode.TEXT
-    resolution: str = "720p"
-    duration: int = 8
-    sound: bool = True
-    aspect_ratio: str = "1:1"
-    fixed_lens: bool = False
-    routing: str = "auto"
-    delivery: str = Delivery.POLLING
-    image_urls: list[str] = field(default_factory=list)
-
-    def as_fields(self) -> dict[str, Any]:
-        return {
-            "prompt": self.prompt,
-            "mode": self.mode,
-            "resolution": self.resolution,
-            "duration": self.duration,
-            "sound": self.sound,
-            "aspect_ratio": self.aspect_ratio,
-            "fixed_lens": self.fixed_lens,
-            "routing": self.routing,
-            "delivery": self.delivery,
-        }
-
-    def cost(self) -> int:
-        return credits.cost_of(
-            resolution=self.resolution,
-            sound=self.sound,
-            duration=self.duration,
-            routing=self.routing,
-        )
+__all__ = ["GenerationParams"]  # re-exported: callers build variants with it
 
 
 def create_generations(
@@ -149,17 +115,7 @@ def retry_task(task: GenerationTask) -> GenerationTask:
 
     Raises InsufficientCredits or LimitExceeded like ``create_generations``.
     """
-    params = GenerationParams(
-        prompt=task.prompt,
-        mode=task.mode,
-        resolution=task.resolution,
-        duration=task.duration,
-        sound=task.sound,
-        aspect_ratio=task.aspect_ratio,
-        fixed_lens=task.fixed_lens,
-        routing=task.routing,
-        delivery=task.delivery,
-    )
+    params = GenerationParams.from_task(task)
     images = list(task.images.all())
     [new_task] = create_generations(owner=task.owner, variants=[params], images=images)
     GenerationTask.objects.filter(pk=new_task.pk).update(retry_of=task)

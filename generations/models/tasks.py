@@ -268,21 +268,6 @@ class GenerationTask(models.Model):
     def frame_size(self) -> tuple[int, int]:
         return contract.frame_size(self.resolution, self.aspect_ratio)
 
-    def contract_input(self) -> dict[str, Any]:
-        """The ``input`` object of a generateTask request."""
-        data: dict[str, Any] = {
-            "mode": self.mode,
-            "prompt": self.prompt,
-            "resolution": self.resolution,
-            "duration": self.duration,
-            "sound": self.sound,
-            "aspect_ratio": self.aspect_ratio,
-            "fixed_lens": self.fixed_lens,
-        }
-        if self.mode == Mode.IMAGE:
-            data["image_urls"] = list(self.image_urls)
-        return data
-
 
 def transition(
     task_id: int,

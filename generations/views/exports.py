@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from generations.models import GenerationTask, LedgerEntry
 from generations.overview import WINDOW_DAYS
+from generations.params import GenerationParams
 from generations.pipeline.learning import generation_seconds
 from generations.views.common import AuthedHttpRequest
 from generations.views.overview import require_staff
@@ -31,14 +32,7 @@ TASK_COLUMNS = [
     "created_at",
     "member",
     "state",
-    "mode",
-    "resolution",
-    "duration",
-    "sound",
-    "aspect_ratio",
-    "fixed_lens",
-    "routing",
-    "delivery",
+    *GenerationParams.setting_names(),
     "cost",
     "provider_task_id",
     "submitted_at",
@@ -154,19 +148,14 @@ def _task_row(task: GenerationTask) -> list[Any]:
         task.provider_created_at, task.provider_completed_at, task.provider_cost_ms
     )
     seconds: float | str = "" if took is None else round(took, 3)
+    settings = GenerationParams.from_task(task).as_query()
+    del settings["prompt"]  # last, as text a spreadsheet must not evaluate
     return [
         task.pk,
         _when(task.created_at),
         safe_text(task.owner.get_username()),
         task.state,
-        task.mode,
-        task.resolution,
-        task.duration,
-        int(task.sound),
-        task.aspect_ratio,
-        int(task.fixed_lens),
-        task.routing,
-        task.delivery,
+        *settings.values(),
         task.cost,
         safe_text(task.provider_task_id or ""),
         _when(task.submitted_at),
