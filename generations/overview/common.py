@@ -21,7 +21,8 @@ WINDOW_DAYS = 14
 # PROVIDER_LOW_BALANCE_USD overrides it).
 LOW_BALANCE_USD = 20.0
 BALANCE_CACHE_KEY = "seedance:overview:provider-balance"
-BALANCE_CACHE_SECONDS = 60
+# A worker reads the balance every minute; a reading this old means none does.
+BALANCE_CACHE_SECONDS = 600
 # Past days and the generation-time sample are recomputed at most this often:
 # scanning two weeks of 100,000 tasks on every 10-second refresh is wasted work.
 # Today's numbers, work in flight and the attention list are always live.
