@@ -126,3 +126,12 @@ def test_it_refuses_to_share_a_teammates_private_or_hidden_video(
     for name in ("private", "hidden", "hidden_private"):
         with pytest.raises(sharing.SharingRefused):
             sharing.create_link(owner=bob, video=videos[name].video)
+
+
+def test_it_lists_only_the_owners_unhidden_tasks_in_her_task_list(
+    alice: Any, bob: Any, staff: Any, videos: dict[str, GenerationTask]
+) -> None:
+    listed = GenerationTask.objects.in_task_list_of(alice)
+    assert _names(listed) == {"plain", "private", "in_flight"}
+    for other in (bob, staff, AnonymousUser()):
+        assert not GenerationTask.objects.in_task_list_of(other).exists()

@@ -112,6 +112,7 @@ class AspectRatio(models.TextChoices):
 
 # ---------- Who may see what: the one visibility rule ----------
 #
+# - A member's task list shows their own tasks that are not hidden.
 # - A member sees their own tasks, all of them (a hidden or private video of
 #   theirs stays reachable by its address, for its owner only), and teammates'
 #   tasks that are neither private nor hidden.
@@ -149,6 +150,12 @@ class GenerationTaskQuerySet(models.QuerySet["GenerationTask"]):
         if not member.is_authenticated:
             return self.none()
         return self.filter(visible_to_q(member.pk))
+
+    def in_task_list_of(self, member: AbstractBaseUser | AnonymousUser) -> Self:
+        """The member's own tasks their task list shows: all but the hidden."""
+        if not member.is_authenticated:
+            return self.none()
+        return self.filter(owner_id=member.pk, hidden=False)
 
     def finished_videos(self) -> Self:
         """Tasks that produced a video we hold."""

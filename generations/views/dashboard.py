@@ -40,7 +40,7 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
         # A preset sets the parameters; a prompt in the same link is kept.
         initial.update(forms.initial_from_preset(chosen.params))
     form = forms.GenerationForm(initial=initial, owner=request.user)
-    tasks = GenerationTask.objects.filter(owner_id=request.user.pk, hidden=False)
+    tasks = GenerationTask.objects.in_task_list_of(request.user)
     if before:
         tasks = tasks.filter(pk__lt=int(before))
     rows = list(tasks.select_related("video").order_by("-id")[: PAGE_SIZE + 1])
@@ -99,9 +99,11 @@ def _live_context(
     request: AuthedHttpRequest, now: dt.datetime, *, after: int | None
 ) -> dict[str, Any]:
     """What the list's live header needs: running count and the next poll URL."""
-    running = GenerationTask.objects.filter(
-        owner_id=request.user.pk, hidden=False, state__in=IN_FLIGHT_STATES
-    ).count()
+    running = (
+        GenerationTask.objects.in_task_list_of(request.user)
+        .filter(state__in=IN_FLIGHT_STATES)
+        .count()
+    )
     return {
         "running": running,
         "since": int((now - SINCE_OVERLAP).timestamp() * 1000),
@@ -194,7 +196,7 @@ def _form_error(request: AuthedHttpRequest, form: forms.GenerationForm) -> HttpR
         context = _page_context(request, form, [])
         return render(request, f"{TEMPLATE}#create_form", context, status=422)
     tasks = list(
-        GenerationTask.objects.filter(owner_id=request.user.pk, hidden=False)
+        GenerationTask.objects.in_task_list_of(request.user)
         .select_related("video")
         .order_by("-id")[:PAGE_SIZE]
     )
