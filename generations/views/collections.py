@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from generations import services as task_services
 from generations import sharing as services
+from generations.forms import is_id
 from generations.models import Collection, CollectionItem, ShareLink
 from generations.models.tasks import in_gallery_q
 from generations.views.common import AuthedHttpRequest
@@ -39,6 +40,17 @@ class CollectionForm(forms.ModelForm[Collection]):
 
 def own_collection_or_404(request: AuthedHttpRequest, pk: int) -> Collection:
     return get_object_or_404(Collection, pk=pk, owner_id=request.user.pk)
+
+
+def chosen_collection(request: AuthedHttpRequest) -> Collection | None:
+    """The member's collection named by the posted ``collection``; None for a new
+    one ("" or "new"); 404 for anything else."""
+    raw = request.POST.get("collection", "")
+    if raw in {"", "new"}:
+        return None
+    if not is_id(raw):
+        raise Http404("No such collection.")
+    return own_collection_or_404(request, int(raw))
 
 
 def _listing(
@@ -195,17 +207,12 @@ def collection_add_video(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     if services.shareable_video_for_task(request.user, pk) is None:
         raise Http404("No such video.")
     back = reverse("video_detail", args=[pk])
-    choice = request.POST.get("collection", "")
-    new_title = request.POST.get("new_title", "")
-    collection: Collection | None = None
-    if choice.isdecimal():
-        collection = own_collection_or_404(request, int(choice))
-    elif choice not in {"", "new"}:
-        messages.error(request, "Choose a collection.")
-        return redirect(back)
     try:
         collection, added = task_services.collect_videos(
-            owner=request.user, task_ids=[pk], collection=collection, title=new_title
+            owner=request.user,
+            task_ids=[pk],
+            collection=chosen_collection(request),
+            title=request.POST.get("new_title", ""),
         )
     except task_services.Refused as exc:
         messages.error(request, str(exc))

@@ -14,7 +14,6 @@ from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import (
-    Http404,
     HttpResponse,
     HttpResponseBadRequest,
     StreamingHttpResponse,
@@ -38,6 +37,7 @@ from generations.models import (
 )
 from generations.models.favourites import set_favourites
 from generations.views.cards import remix_url
+from generations.views.collections import chosen_collection
 from generations.views.common import AuthedHttpRequest, visible_video_task_or_404
 
 TEMPLATE = "generations/gallery.html"
@@ -398,7 +398,7 @@ def bulk_collect(request: AuthedHttpRequest) -> HttpResponse:
         ids = _selection(request, BULK_MAX)
     except BadSelection as exc:
         return _bulk_refused(request, str(exc))
-    collection = _chosen_collection(request)
+    collection = chosen_collection(request)
     try:
         collection, added = services.collect_videos(
             owner=request.user,
@@ -413,20 +413,6 @@ def bulk_collect(request: AuthedHttpRequest) -> HttpResponse:
         text = f"Those videos are already in “{collection.title}”."
     messages.success(request, text)
     return _bulk_done(request)
-
-
-def _chosen_collection(request: AuthedHttpRequest) -> Collection | None:
-    raw = request.POST.get("collection", "")
-    if raw in {"", "new"}:  # "new" as the detail page's collection form says it
-        return None
-    if not forms.is_id(raw):
-        raise Http404("No such collection.")
-    collection = Collection.objects.filter(
-        pk=int(raw), owner_id=request.user.pk
-    ).first()
-    if collection is None:
-        raise Http404("No such collection.")
-    return collection
 
 
 # ---------- Shared bulk plumbing ----------
