@@ -15,25 +15,15 @@ from django.contrib.auth.models import AnonymousUser
 from generations import sharing
 from generations.models import GenerationTask, State, VideoAsset
 from generations.models.sharing import LinkStatus
+from tests.test_media_range import make_finished_task
 
 pytestmark = pytest.mark.django_db
 
 
 def _task(owner: Any, name: str, **fields: Any) -> GenerationTask:
-    fields.setdefault("state", State.SUCCEEDED)
-    task = GenerationTask.objects.create(owner=owner, prompt=name, cost=8, **fields)
-    if task.state == State.SUCCEEDED:
-        VideoAsset.objects.create(
-            task=task,
-            file=f"videos/{name}.mp4",
-            width=64,
-            height=64,
-            duration_seconds=4,
-            has_audio=False,
-            size_bytes=1,
-            sha256="0" * 64,
-        )
-    return task
+    if fields.get("state", State.SUCCEEDED) == State.SUCCEEDED:
+        return make_finished_task(owner, prompt=name, **fields)
+    return GenerationTask.objects.create(owner=owner, prompt=name, cost=8, **fields)
 
 
 @pytest.fixture
