@@ -288,7 +288,7 @@ def initial_from_query(query: Mapping[str, str]) -> dict[str, Any]:
     prompt = query.get("prompt")
     if prompt:
         initial["prompt"] = prompt[: contract.PROMPT_MAX]
-    for name in ("sound", "fixed_lens"):
+    for name in GenerationParams.yes_no_names():
         if name in query:
             initial[name] = query[name] in {"1", "true", "on", "yes"}
     for name in ("start_image_url", "end_image_url"):

@@ -46,6 +46,11 @@ class GenerationParams:
         return tuple(name for name in cls.names() if name != "prompt")
 
     @classmethod
+    def yes_no_names(cls) -> tuple[str, ...]:
+        """The parameters that are a yes or a no (1/0 in a URL or a CSV)."""
+        return tuple(f.name for f in dataclasses.fields(cls) if f.type == "bool")
+
+    @classmethod
     def from_task(cls, task: GenerationTask) -> GenerationParams:
         values = {name: getattr(task, name) for name in cls.names()}
         return cls(**values, image_urls=list(task.image_urls))
@@ -58,7 +63,7 @@ class GenerationParams:
         picked = {name: values[name] for name in cls.names() if name in values}
         picked.update(overrides)
         picked.setdefault("prompt", "")
-        for name in ("sound", "fixed_lens"):
+        for name in cls.yes_no_names():
             if name in picked:
                 picked[name] = bool(picked[name])
         if "duration" in picked:

@@ -76,3 +76,7 @@ def test_it_builds_the_remix_link_and_the_csv_row_from_the_same_list(
 def test_it_keeps_in_a_preset_every_setting_and_never_the_prompt() -> None:
     assert set(GenerationParams.setting_names()) <= set(forms.PRESET_FIELDS)
     assert "prompt" not in forms.PRESET_FIELDS
+
+
+def test_it_knows_which_parameters_are_a_yes_or_a_no() -> None:
+    assert GenerationParams.yes_no_names() == ("sound", "fixed_lens")

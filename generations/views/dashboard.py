@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from generations import credits, forms, services
 from generations.apixo import contract
 from generations.models import IN_FLIGHT_STATES, GenerationTask, InputImage, Preset
+from generations.params import GenerationParams
 from generations.views.cards import TaskCard
 from generations.views.common import AuthedHttpRequest, own_task_or_404
 
@@ -184,11 +185,7 @@ def _refusal(exc: credits.CreditsRefused) -> str:
 
 def _kept_params(form: forms.GenerationForm) -> dict[str, Any]:
     """The next form keeps the settings and clears the prompt and frames."""
-    keep = ("mode", "resolution", "duration", "aspect_ratio", "sound", "fixed_lens")
-    initial = {name: form.cleaned_data[name] for name in keep}
-    initial.update(routing=form.cleaned_data["routing"])
-    initial.update(delivery=form.cleaned_data["delivery"])
-    return initial
+    return {name: form.cleaned_data[name] for name in GenerationParams.setting_names()}
 
 
 def _form_error(request: AuthedHttpRequest, form: forms.GenerationForm) -> HttpResponse:
