@@ -22,7 +22,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -31,18 +30,13 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from generations import credits, services
+from generations import services, staff_services
 from generations.models import (
-    IN_FLIGHT_STATES,
+    FailCode,
     GenerationTask,
-    State,
     TaskTransition,
 )
-from generations.pipeline.common import fail_task
-from generations.pipeline.unknown import UNCONFIRMED
 
-RELEASED_BY_STAFF = "RELEASED_BY_STAFF"
-POLLED = frozenset({State.WAITING, State.GENERATING})
 ACTION_FORM_TEMPLATE = "admin/generations/generationtask/action_form.html"
 
 
@@ -312,40 +306,14 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
         if self._refuse_unless_staff(request):
             return
         results = Results()
-        now = timezone.now()
         for task in queryset.order_by("pk"):
-            self._recheck(task, now, results)
-        results.report(self, request)
-
-    def _recheck(self, task: GenerationTask, now: Any, results: Results) -> None:
-        if task.state in POLLED or (
-            task.state == State.UNKNOWN and task.provider_task_id
-        ):
-            what = "status read"
-        elif task.state == State.DOWNLOADING:
-            what = "download retried"
-        elif task.state == State.UNKNOWN:
-            results.refuse(
-                task,
-                "no provider task id is known, so there is no status to read: "
-                "resubmit it or release its hold.",
-            )
-            return
-        elif task.is_terminal:
-            results.refuse(task, "finished: nothing to re-check.")
-            return
-        else:
-            results.refuse(task, "not at the provider yet: nothing to re-check.")
-            return
-        # Compare-and-set on the state: a worker may have moved it meanwhile.
-        # The lease is left alone: a worker busy with the task keeps it.
-        marked = GenerationTask.objects.filter(pk=task.pk, state=task.state).update(
-            next_action_at=now
-        )
-        if marked:
+            try:
+                what = staff_services.recheck_task(task=task)
+            except services.Refused as exc:
+                results.refuse(task, str(exc))
+                continue
             results.ok(f"#{task.pk}: {what} at the dispatcher's next pass")
-        else:
-            results.refuse(task, "changed state meanwhile; look again.")
+        results.report(self, request)
 
     @admin.action(description="Retry (a new task, new hold)", permissions=["change"])
     def retry_tasks(
@@ -355,28 +323,13 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
             return
         results = Results()
         for task in queryset.select_related("owner").order_by("pk"):
-            if task.state not in (State.FAILED, State.CANCELLED):
-                why = (
-                    "succeeded: nothing to retry."
-                    if task.state == State.SUCCEEDED
-                    else "still in flight: release or resubmit it first."
-                )
-                results.refuse(task, why)
+            try:
+                new_task = staff_services.retry_failed_task(task=task)
+            except services.Refused as exc:
+                results.refuse(task, str(exc))
                 continue
-            self._retry(task, results)
+            results.ok(f"#{task.pk} retried as #{new_task.pk}")
         results.report(self, request)
-
-    def _retry(self, task: GenerationTask, results: Results) -> None:
-        earlier = task.retries.order_by("pk").values_list("pk", flat=True).first()
-        if earlier is not None:
-            results.refuse(task, "already retried (see its retries); not again.")
-            return
-        try:
-            new_task = services.retry_task(task)
-        except credits.CreditsRefused as exc:
-            results.refuse(task, f"not retried for {task.owner}: {exc}")
-            return
-        results.ok(f"#{task.pk} retried as #{new_task.pk}")
 
     @admin.action(
         description="Release hold (fail the task, give the credits back)",
@@ -397,7 +350,8 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
                 action="release_holds",
                 title="Release hold",
                 intro=(
-                    "Each task still in flight is failed as RELEASED_BY_STAFF and its "
+                    "Each task still in flight is failed as "
+                    f"{FailCode.RELEASED_BY_STAFF} and its "
                     "held credits go back to the member, in one step. A task already "
                     "at the provider may still finish there; its video will not be "
                     "fetched. Succeeded tasks are refused."
@@ -407,35 +361,19 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
         reason = f"Released by staff ({_staff_name(request)}): {note}"
         results = Results()
         for task in tasks:
-            self._release(task, reason, note, results)
-        results.report(self, request)
-        return None
-
-    def _release(
-        self, task: GenerationTask, reason: str, note: str, results: Results
-    ) -> None:
-        if task.state == State.SUCCEEDED:
-            results.refuse(task, "succeeded: its credits are captured, not held.")
-            return
-        if task.state in IN_FLIGHT_STATES:
-            released = fail_task(
-                task.pk,
-                IN_FLIGHT_STATES,
-                reason,
-                fail_code=RELEASED_BY_STAFF,
-                fail_message=f"Stopped by staff: {note}. Your credits were given back.",
-                release_reason=reason,
-            )
-            if released:
+            try:
+                stopped = staff_services.release_task(
+                    task=task, reason=reason, note=note
+                )
+            except services.Refused as exc:
+                results.refuse(task, str(exc))
+                continue
+            if stopped:
                 results.ok(f"#{task.pk} failed and its hold released")
             else:
-                results.refuse(task, "changed state meanwhile; look again.")
-            return
-        # Failed or cancelled: only a hold the pipeline left unsettled remains.
-        if credits.release_for_task(task.pk, reason):
-            results.ok(f"#{task.pk}: its leftover hold released")
-        else:
-            results.refuse(task, "finished and settled: nothing is held.")
+                results.ok(f"#{task.pk}: its leftover hold released")
+        results.report(self, request)
+        return None
 
     @admin.action(description="Resubmit unknown-outcome task", permissions=["change"])
     def resubmit_unknown(
@@ -458,56 +396,23 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
                     "us for) the video twice. The member pays once: the old task is "
                     "failed and its hold released, the new task holds the cost again. "
                     "Only tasks in 'unknown' without a provider task id, or failed as "
-                    f"{UNCONFIRMED} and not yet resubmitted, are resubmitted."
+                    f"{FailCode.SUBMISSION_UNCONFIRMED} and not yet resubmitted, "
+                    "are resubmitted."
                 ),
             )
         note = form.cleaned_data["reason"]
         results = Results()
         for task in tasks:
-            self._resubmit(task, _staff_name(request), note, results)
+            try:
+                new_task = staff_services.resubmit_unknown_task(
+                    task=task, staff_name=_staff_name(request), note=note
+                )
+            except services.Refused as exc:
+                results.refuse(task, str(exc))
+                continue
+            results.ok(f"#{task.pk} resubmitted as #{new_task.pk}")
         results.report(self, request)
         return None
-
-    def _resubmit(
-        self, task: GenerationTask, staff: str, note: str, results: Results
-    ) -> None:
-        unknown = task.state == State.UNKNOWN
-        if unknown and task.provider_task_id:
-            results.refuse(
-                task,
-                "its provider task id is known: re-check its status instead.",
-            )
-            return
-        if not unknown and not (
-            task.state == State.FAILED and task.fail_code == UNCONFIRMED
-        ):
-            results.refuse(task, "its outcome is known: not resubmitted.")
-            return
-        if task.retries.exists():
-            results.refuse(task, "already resubmitted or retried; not again.")
-            return
-        reason = f"Resubmitted by staff ({staff})" + (f": {note}" if note else "")
-        try:
-            with transaction.atomic():
-                if unknown and not fail_task(
-                    task.pk,
-                    State.UNKNOWN,
-                    reason,
-                    fail_code=RELEASED_BY_STAFF,
-                    fail_message="Staff resubmitted this job as a new task.",
-                    release_reason=reason,
-                ):
-                    results.refuse(task, "changed state meanwhile; look again.")
-                    return
-                new_task = services.retry_task(task)
-                GenerationTask.objects.filter(pk=task.pk).update(
-                    fail_message=f"Staff resubmitted this job as task {new_task.pk}."
-                )
-        except credits.CreditsRefused as exc:
-            # The whole step rolled back: the old task is as it was.
-            results.refuse(task, f"not resubmitted for {task.owner}: {exc}")
-            return
-        results.ok(f"#{task.pk} resubmitted as #{new_task.pk}")
 
     def _action_page(
         self,

@@ -16,7 +16,7 @@ from generations import images
 from generations.apixo import contract
 from generations.models import Delivery, InputImage, Mode, Routing
 from generations.models.tasks import AspectRatio
-from generations.services import GenerationParams
+from generations.params import GenerationParams
 
 IMAGE_REF_SALT = "input-image-ref"
 DURATION_CHOICES = [(d, f"{d} s") for d in contract.DURATIONS]
@@ -240,17 +240,7 @@ class GenerationForm(forms.Form):
         aspects = _unique([data["aspect_ratio"], *data.get("extra_aspect_ratios", [])])
         durations = _unique([data["duration"], *data.get("extra_durations", [])])
         return [
-            GenerationParams(
-                prompt=data["prompt"],
-                mode=data["mode"],
-                resolution=data["resolution"],
-                duration=int(duration),
-                sound=bool(data["sound"]),
-                aspect_ratio=aspect,
-                fixed_lens=bool(data["fixed_lens"]),
-                routing=data["routing"],
-                delivery=data["delivery"],
-            )
+            GenerationParams.from_values(data, aspect_ratio=aspect, duration=duration)
             for aspect in aspects
             for duration in durations
         ]
@@ -298,7 +288,7 @@ def initial_from_query(query: Mapping[str, str]) -> dict[str, Any]:
     prompt = query.get("prompt")
     if prompt:
         initial["prompt"] = prompt[: contract.PROMPT_MAX]
-    for name in ("sound", "fixed_lens"):
+    for name in GenerationParams.yes_no_names():
         if name in query:
             initial[name] = query[name] in {"1", "true", "on", "yes"}
     for name in ("start_image_url", "end_image_url"):
@@ -326,16 +316,9 @@ def with_kept_images(
 # ---------- Presets ----------
 
 PRESET_FIELDS = (
-    "mode",
-    "resolution",
-    "duration",
-    "aspect_ratio",
+    *GenerationParams.setting_names(),
     "extra_aspect_ratios",
     "extra_durations",
-    "sound",
-    "fixed_lens",
-    "routing",
-    "delivery",
 )
 
 
@@ -360,16 +343,9 @@ class PresetForm(forms.Form):
         """The parameters as JSON-safe values, in the create form's terms."""
         data = self.cleaned_data
         return {
-            "mode": data["mode"],
-            "resolution": data["resolution"],
-            "duration": int(data["duration"]),
-            "aspect_ratio": data["aspect_ratio"],
+            **GenerationParams.from_values(data).settings(),
             "extra_aspect_ratios": _unique(list(data["extra_aspect_ratios"])),
             "extra_durations": _unique([int(d) for d in data["extra_durations"]]),
-            "sound": bool(data["sound"]),
-            "fixed_lens": bool(data["fixed_lens"]),
-            "routing": data["routing"],
-            "delivery": data["delivery"],
         }
 
 

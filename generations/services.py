@@ -1,4 +1,4 @@
-"""Member-facing task services: create, cancel, retry, hide.
+"""Member-facing services: create, cancel, retry, hide, collect, save a preset.
 
 Views call these; they never talk to the provider. Creating a task only writes rows
 (task, hold, images, first transition): the dispatcher picks queued tasks up.
@@ -7,58 +7,31 @@ Views call these; they never talk to the provider. Creating a task only writes r
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from generations import credits
+from generations import credits, sharing
 from generations.models import (
-    Delivery,
+    TERMINAL_STATES,
+    Collection,
     GenerationTask,
     InputImage,
     Mode,
+    Preset,
     State,
     TaskTransition,
+    VideoAsset,
 )
+from generations.models.presets import MAX_PRESETS_PER_MEMBER
 from generations.models.tasks import transition
+from generations.params import GenerationParams
 
-
-@dataclass
-class GenerationParams:
-    prompt: str
-    mode: str = Mode.TEXT
-    resolution: str = "720p"
-    duration: int = 8
-    sound: bool = True
-    aspect_ratio: str = "1:1"
-    fixed_lens: bool = False
-    routing: str = "auto"
-    delivery: str = Delivery.POLLING
-    image_urls: list[str] = field(default_factory=list)
-
-    def as_fields(self) -> dict[str, Any]:
-        return {
-            "prompt": self.prompt,
-            "mode": self.mode,
-            "resolution": self.resolution,
-            "duration": self.duration,
-            "sound": self.sound,
-            "aspect_ratio": self.aspect_ratio,
-            "fixed_lens": self.fixed_lens,
-            "routing": self.routing,
-            "delivery": self.delivery,
-        }
-
-    def cost(self) -> int:
-        return credits.cost_of(
-            resolution=self.resolution,
-            sound=self.sound,
-            duration=self.duration,
-            routing=self.routing,
-        )
+__all__ = ["GenerationParams"]  # re-exported: callers build variants with it
 
 
 def create_generations(
@@ -142,17 +115,7 @@ def retry_task(task: GenerationTask) -> GenerationTask:
 
     Raises InsufficientCredits or LimitExceeded like ``create_generations``.
     """
-    params = GenerationParams(
-        prompt=task.prompt,
-        mode=task.mode,
-        resolution=task.resolution,
-        duration=task.duration,
-        sound=task.sound,
-        aspect_ratio=task.aspect_ratio,
-        fixed_lens=task.fixed_lens,
-        routing=task.routing,
-        delivery=task.delivery,
-    )
+    params = GenerationParams.from_task(task)
     images = list(task.images.all())
     [new_task] = create_generations(owner=task.owner, variants=[params], images=images)
     GenerationTask.objects.filter(pk=new_task.pk).update(retry_of=task)
@@ -160,7 +123,90 @@ def retry_task(task: GenerationTask) -> GenerationTask:
     return new_task
 
 
-def set_hidden(task: GenerationTask, hidden: bool) -> None:
-    GenerationTask.objects.filter(pk=task.pk).update(
+class Refused(Exception):
+    """The member's request cannot be carried out; the message says why."""
+
+
+def set_hidden(*, owner: User, task_ids: Iterable[int], hidden: bool) -> list[int]:
+    """Hide (or show again) the owner's finished tasks; returns the ids changed.
+
+    A hidden task leaves the member's task list, the gallery and every collection
+    and link (``models.tasks.in_gallery_q``). Teammates' tasks and tasks still in
+    flight are left as they are.
+    """
+    ids = list(
+        GenerationTask.objects.filter(
+            pk__in=list(task_ids), owner_id=owner.pk, state__in=TERMINAL_STATES
+        )
+        .exclude(hidden=hidden)
+        .values_list("pk", flat=True)
+    )
+    GenerationTask.objects.filter(pk__in=ids).update(
         hidden=hidden, updated_at=timezone.now()
     )
+    return ids
+
+
+def collect_videos(
+    *,
+    owner: User,
+    task_ids: list[int],
+    collection: Collection | None,
+    title: str = "",
+) -> tuple[Collection, int]:
+    """Append the videos of ``task_ids`` the owner may share to a collection.
+
+    ``collection`` None makes a new one titled ``title``, only when there is
+    something to put in it. Returns (collection, added); raises Refused.
+    """
+    title = title.strip()
+    if collection is None:
+        check_collection_title(title)
+    videos = list(
+        VideoAsset.objects.shareable_by(owner)
+        .filter(task_id__in=task_ids)
+        .order_by("-task_id")
+    )
+    if not videos:
+        raise Refused(_("None of the selected videos can go into a collection."))
+    with transaction.atomic():
+        if collection is None:
+            collection = sharing.create_collection(owner=owner, title=title)
+        added = sharing.add_to_collection(
+            owner=owner, collection=collection, videos=videos
+        )
+    return collection, added
+
+
+def check_collection_title(title: str) -> None:
+    """The one rule for a new collection's title: given, and not too long."""
+    if not title:
+        raise Refused(_("Choose a collection or type a title for one."))
+    limit = Collection._meta.get_field("title").max_length or 0
+    if len(title) > limit:
+        raise Refused(
+            _("Keep the title under %(limit)d characters.") % {"limit": limit}
+        )
+
+
+def save_preset(
+    *, owner: User, name: str, params: dict[str, Any]
+) -> tuple[Preset, bool]:
+    """Save ``params`` under ``name`` (the same name updates it); (preset, created).
+
+    Raises Refused when the member already has ``MAX_PRESETS_PER_MEMBER`` others.
+    """
+    name = name.strip()
+    with transaction.atomic():
+        presets = Preset.objects.select_for_update().filter(owner_id=owner.pk)
+        names = set(presets.values_list("name", flat=True))
+        if name not in names and len(names) >= MAX_PRESETS_PER_MEMBER:
+            raise Refused(
+                _("You have %(count)d presets already: delete one first.")
+                % {"count": MAX_PRESETS_PER_MEMBER}
+            )
+        return Preset.objects.update_or_create(
+            owner=owner,
+            name=name,
+            defaults={"params": params, "updated_at": timezone.now()},
+        )

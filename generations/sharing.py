@@ -5,9 +5,9 @@ A share token is ``secrets.token_urlsafe(32)`` (256 bits), shown to its creator 
 only its sha256 is stored and looked up, so neither a database leak nor a timing
 difference in the lookup says anything useful about a live token.
 
-What a link shows is decided when it is viewed, never when it is made: a video is
-shown while it is finished, not hidden, and either the sharer's own or not private.
-So a video its owner hides, deletes or makes private disappears from every link.
+What a link shows is decided when it is viewed, never when it is made, by the one
+rule on the model (``VideoAsset.objects.shareable_by(sharer)``): a video its owner
+hides, deletes or makes private disappears from every link.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import F, Max, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -34,10 +34,10 @@ from generations.models import (
     CollectionItem,
     GenerationTask,
     ShareLink,
-    State,
     VideoAsset,
 )
 from generations.models.sharing import LinkStatus
+from generations.models.tasks import in_gallery_q
 
 TOKEN_BYTES = 32
 EXPIRY_PRESETS: dict[str, tuple[str, dt.timedelta | None]] = {
@@ -61,19 +61,9 @@ class SharingRefused(PermissionDenied):
 # --- What may be collected and shown ----------------------------------------------
 
 
-def available_q(owner_id: int, prefix: str = "") -> Q:
-    """VideoAssets (at ``prefix``) that ``owner_id`` may collect and share.
-
-    Finished and not hidden; the member's own, or a teammate's that is not private.
-    """
-    p = prefix
-    return Q(**{f"{p}task__state": State.SUCCEEDED, f"{p}task__hidden": False}) & (
-        Q(**{f"{p}task__owner_id": owner_id}) | Q(**{f"{p}task__is_private": False})
-    )
-
-
 def shareable_videos(user: User) -> QuerySet[VideoAsset]:
-    return VideoAsset.objects.filter(available_q(user.pk))
+    """The rule lives on the model (``generations.models.tasks.in_gallery_q``)."""
+    return VideoAsset.objects.shareable_by(user)
 
 
 def shareable_video_for_task(user: User, task_id: int) -> VideoAsset | None:
@@ -89,7 +79,7 @@ def shareable_video_for_task(user: User, task_id: int) -> VideoAsset | None:
 def available_items(collection: Collection) -> QuerySet[CollectionItem]:
     """The collection's items that can be shown now, in order."""
     return (
-        collection.items.filter(available_q(collection.owner_id, "video__"))
+        collection.items.filter(in_gallery_q(collection.owner_id, "video__task__"))
         .select_related("video", "video__task")
         .order_by("position", "id")
     )

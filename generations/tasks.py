@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generations.overview import live
 from generations.pipeline import dispatch, download, poll, submit, unknown
 
 
@@ -23,3 +24,8 @@ def resolve_unknown(task_id: int) -> None:
 
 def sweep() -> dict[str, int]:
     return dispatch.sweep()
+
+
+def refresh_provider_balance() -> None:
+    """Scheduled every minute (migration 0009): the overview only reads the cache."""
+    live.refresh_provider_balance()

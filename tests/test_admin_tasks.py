@@ -14,16 +14,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generations import credits
-from generations.admin_tasks import RELEASED_BY_STAFF, GenerationTaskAdmin
+from generations.admin_tasks import GenerationTaskAdmin
 from generations.models import (
     CreditAccount,
+    FailCode,
     GenerationTask,
     LedgerEntry,
     State,
     VideoAsset,
 )
 from generations.models.tasks import transition
-from generations.pipeline.unknown import UNCONFIRMED
 from tests.factories import queue_task
 
 pytestmark = pytest.mark.django_db
@@ -270,7 +270,7 @@ def test_it_releases_stuck_tasks_with_a_reason(
 
     stuck.refresh_from_db()
     assert stuck.state == State.FAILED
-    assert stuck.fail_code == RELEASED_BY_STAFF
+    assert stuck.fail_code == FailCode.RELEASED_BY_STAFF
     assert "provider lost it" in stuck.fail_message
     assert balance(alice) == 1000
     release = LedgerEntry.objects.get(task=stuck, kind="release")
@@ -329,7 +329,7 @@ def test_it_resubmits_an_unknown_task_charging_once(
     unknown.refresh_from_db()
     new_task = GenerationTask.objects.get(retry_of=unknown)
     assert unknown.state == State.FAILED
-    assert unknown.fail_code == RELEASED_BY_STAFF
+    assert unknown.fail_code == FailCode.RELEASED_BY_STAFF
     assert unknown.fail_message == f"Staff resubmitted this job as task {new_task.pk}."
     assert new_task.state == State.QUEUED
     assert balance(alice) == 1000 - new_task.cost  # the old hold went back
@@ -341,7 +341,11 @@ def test_it_resubmits_an_unknown_task_charging_once(
 
 
 def test_it_resubmits_an_unconfirmed_failure(staff_client: Client, alice: Any) -> None:
-    failed = finish(task_in(alice, State.UNKNOWN), State.FAILED, fail_code=UNCONFIRMED)
+    failed = finish(
+        task_in(alice, State.UNKNOWN),
+        State.FAILED,
+        fail_code=FailCode.SUBMISSION_UNCONFIRMED,
+    )
 
     act(staff_client, "resubmit_unknown", [failed], reason="")
 

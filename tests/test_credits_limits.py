@@ -10,7 +10,13 @@ import pytest
 from django.utils import timezone
 
 from generations import credits
-from generations.models import CreditAccount, GenerationTask, LedgerEntry, State
+from generations.models import (
+    PROVIDER_SLOT_STATES,
+    CreditAccount,
+    GenerationTask,
+    LedgerEntry,
+    State,
+)
 from generations.pipeline import dispatch
 from generations.services import (
     GenerationParams,
@@ -141,7 +147,7 @@ def test_it_checks_the_balance_before_the_limit(django_user_model: Any) -> None:
 
 def in_flight_of(user: Any) -> int:
     return GenerationTask.objects.filter(
-        owner=user, state__in=dispatch.SLOT_STATES
+        owner=user, state__in=PROVIDER_SLOT_STATES
     ).count()
 
 

@@ -16,13 +16,13 @@ from generations import overview
 from generations.apixo.client import AuthError
 from generations.models import (
     CreditAccount,
+    FailCode,
     GenerationTask,
     LedgerEntry,
     RateBucket,
     State,
 )
 from generations.pipeline import dispatch
-from generations.pipeline.unknown import UNCONFIRMED
 
 pytestmark = pytest.mark.django_db
 
@@ -241,21 +241,21 @@ def test_it_caches_the_provider_balance_and_warns_when_low(
     provider: FakeClient,
 ) -> None:
     provider.balance = 12.5
-    first = overview.provider_balance()
+    first = overview.refresh_provider_balance()
     second = overview.provider_balance()
 
     assert provider.calls == 1
     assert first.usd == second.usd == 12.5
     assert first.low and first.threshold == 20.0
 
-    overview.forget_balance()
     provider.balance = 74.87
+    overview.refresh_provider_balance()
     assert not overview.provider_balance().low
 
 
 def test_it_keeps_a_balance_error_as_text(provider: FakeClient) -> None:
     provider.balance = AuthError("invalid API key", status=401)
-    balance = overview.provider_balance()
+    balance = overview.refresh_provider_balance()
     assert balance.usd is None
     assert balance.error == "HTTP 401: invalid API key"
     assert not balance.low
@@ -281,9 +281,15 @@ def test_it_lists_tasks_that_need_attention(alice: Any, bob: Any) -> None:
     long_ago = now - dt.timedelta(hours=1)
     unknown = make_task(alice, State.UNKNOWN, long_ago, state_changed_at=long_ago)
     unconfirmed = make_task(
-        bob, State.FAILED, long_ago, fail_code=UNCONFIRMED, finished_at=now
+        bob,
+        State.FAILED,
+        long_ago,
+        fail_code=FailCode.SUBMISSION_UNCONFIRMED,
+        finished_at=now,
     )
-    resubmitted = make_task(bob, State.FAILED, long_ago, fail_code=UNCONFIRMED)
+    resubmitted = make_task(
+        bob, State.FAILED, long_ago, fail_code=FailCode.SUBMISSION_UNCONFIRMED
+    )
     make_task(bob, State.QUEUED, now, retry_of=resubmitted)
     delayed = make_task(
         alice, State.GENERATING, long_ago, submitted_at=long_ago, duration=8
@@ -350,6 +356,7 @@ def test_it_refuses_other_methods(client: Client, staff: Any) -> None:
 def test_it_shows_the_overview_to_staff(
     client: Client, staff: Any, alice: Any, provider: FakeClient
 ) -> None:
+    overview.refresh_provider_balance()  # what the scheduled worker job does
     now = timezone.now()
     settle(make_task(alice, State.SUCCEEDED, now, cost=32), "capture", now)
     make_task(alice, State.FAILED, now, fail_code="NSFW_DETECTED")
@@ -388,6 +395,7 @@ def test_it_shows_a_provider_error_instead_of_failing(
     client: Client, staff: Any, provider: FakeClient
 ) -> None:
     provider.balance = RuntimeError("connection pool exploded")
+    overview.refresh_provider_balance()
     client.force_login(staff)
     response = client.get(URL)
     assert response.status_code == 200
@@ -400,6 +408,7 @@ def test_it_warns_about_a_low_provider_balance(
     client: Client, staff: Any, provider: FakeClient
 ) -> None:
     provider.balance = 3.2
+    overview.refresh_provider_balance()
     client.force_login(staff)
     page = client.get(URL).content.decode()
     assert "$3.20" in page
@@ -445,3 +454,42 @@ def test_it_stacks_bars_in_proportion() -> None:
     assert second.segments[0].height == plot  # 8 is the axis top
     assert (first.total, second.label) == (6, "Nov 20")
     assert [t.label for t in chart.ticks] == ["0", "2", "4", "6", "8"]
+
+
+def test_it_never_calls_the_provider_from_the_overview(
+    client: Client, staff: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def no_provider_in_a_request(*args: Any) -> Any:
+        calls.append("provider")
+        raise AssertionError("a web request called the provider")
+
+    monkeypatch.setattr(
+        "generations.pipeline.common.get_client", no_provider_in_a_request
+    )
+    monkeypatch.setattr(
+        "generations.apixo.client.ApixoClient.get_balance", no_provider_in_a_request
+    )
+    client.force_login(staff)
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.get(URL, headers=headers)
+        assert response.status_code == 200
+        assert "no recent reading; is a worker running?" in response.content.decode()
+    assert calls == []
+
+
+def test_it_refreshes_the_balance_from_a_scheduled_worker_job(
+    client: Client, staff: Any, provider: FakeClient
+) -> None:
+    from django_q.models import Schedule
+
+    from generations import tasks
+
+    job = Schedule.objects.get(func="generations.tasks.refresh_provider_balance")
+    assert (job.schedule_type, job.minutes, job.repeats) == (Schedule.MINUTES, 1, -1)
+    provider.balance = 41.5
+    tasks.refresh_provider_balance()
+    client.force_login(staff)
+    assert "$41.50" in client.get(URL).content.decode()
+    assert provider.calls == 1

@@ -138,10 +138,11 @@ def png() -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-def cast(alice: Any, bob: Any, staff: Any) -> Cast:
+@pytest.fixture(params=["private", "hidden"])
+def cast(alice: Any, bob: Any, staff: Any, request: Any) -> Cast:
+    """Alice's video is private, or hidden (after she collected and shared it)."""
     queue_task(bob, prompt="bob's own task, so ids differ from alice's")
-    task = make_finished_task(alice, prompt=f"{MARKER} video", is_private=True)
+    task = make_finished_task(alice, prompt=f"{MARKER} video")
     frame = InputImage.objects.create(
         owner=alice, task=task, position=0, width=32, height=32, sha256="f" * 64
     )
@@ -151,6 +152,9 @@ def cast(alice: Any, bob: Any, staff: Any) -> Cast:
     new = sharing.create_link(owner=alice, collection=collection)
     preset = Preset.objects.create(owner=alice, name=f"{MARKER} preset", params={})
     credits.grant(user=alice, amount=5, reason=f"{MARKER} grant")
+    flag = "is_private" if request.param == "private" else "hidden"
+    GenerationTask.objects.filter(pk=task.pk).update(**{flag: True})
+    task.refresh_from_db()
     return Cast(
         alice=alice,
         bob=bob,
@@ -243,7 +247,8 @@ def requests_for(
 
 def alice_untouched(cast: Cast) -> None:
     task = GenerationTask.objects.get(pk=cast.task.pk)
-    assert not task.hidden and task.is_private
+    assert (task.hidden, task.is_private) == (cast.task.hidden, cast.task.is_private)
+    assert task.hidden != task.is_private
     collection = Collection.objects.get(pk=cast.collection.pk)
     assert collection.title == f"{MARKER} collection"
     assert collection.items.count() == 1

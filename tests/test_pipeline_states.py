@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from generations import credits
 from generations.apixo import client as api
-from generations.models import GenerationTask, LedgerEntry, State
+from generations.models import FailCode, GenerationTask, LedgerEntry, State
 from generations.pipeline import dispatch, poll, submit, unknown
 from tests.factories import queue_task
 
@@ -133,7 +133,7 @@ def test_it_marks_an_ambiguous_submission_unknown(
     unknown.resolve_unknown(task.pk)
     task = refreshed(task)
     assert task.state == State.FAILED
-    assert task.fail_code == unknown.UNCONFIRMED
+    assert task.fail_code == FailCode.SUBMISSION_UNCONFIRMED
     assert settlement(task) == "release"
     assert fake_client.create_task.call_count == 1  # never re-sent
 

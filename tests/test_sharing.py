@@ -468,7 +468,9 @@ def test_it_shows_exactly_the_collections_current_videos(alice: Any, bob: Any) -
     later = make_finished_task(alice, prompt="added later")
     sharing.add_to_collection(owner=alice, collection=collection, videos=[later.video])
     assert prompts()[-1] == "added later"
-    services.set_hidden(first, True)  # the owner deletes it from their list
+    services.set_hidden(
+        owner=alice, task_ids=[first.pk], hidden=True
+    )  # the owner deletes it from their list
     GenerationTask.objects.filter(pk=teammate.pk).update(is_private=True)
     second.delete()
     assert prompts() == ["added later"]

@@ -380,7 +380,7 @@ def test_it_removes_a_card_hidden_in_another_tab(client: Any, alice: Any) -> Non
     task = queue(alice)
     services.cancel_task(task)
     since = timezone.now() - dt.timedelta(seconds=1)
-    services.set_hidden(task, True)
+    services.set_hidden(owner=alice, task_ids=[task.pk], hidden=True)
     client.force_login(alice)
     page = html(refresh(client, since, after=task.pk))
     assert f'<li id="task-{task.pk}" hx-swap-oob="delete"></li>' in page
@@ -745,9 +745,8 @@ def test_it_caps_the_number_of_presets(
     client: Any, alice: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from generations.models import Preset
-    from generations.views import dashboard
 
-    monkeypatch.setattr(dashboard, "MAX_PRESETS_PER_MEMBER", 2)
+    monkeypatch.setattr(services, "MAX_PRESETS_PER_MEMBER", 2)
     client.force_login(alice)
     for name in ("one", "two"):
         client.post("/presets/", {**PRESET, "preset_name": name}, **HTMX)

@@ -20,13 +20,13 @@ from django.db.models import Count
 
 from generations import credits
 from generations.models import (
+    PROVIDER_SLOT_STATES,
     TERMINAL_STATES,
     GenerationTask,
     LedgerEntry,
     State,
     TaskTransition,
 )
-from generations.pipeline.dispatch import SLOT_STATES
 from generations.pipeline.schedule import quantile
 from generations.services import GenerationParams, create_generations
 
@@ -139,7 +139,9 @@ class PipelineRun:
     def wait(self, started: float) -> int:
         peak = 0
         while time.monotonic() - started < self.timeout:
-            in_flight = GenerationTask.objects.filter(state__in=SLOT_STATES).count()
+            in_flight = GenerationTask.objects.filter(
+                state__in=PROVIDER_SLOT_STATES
+            ).count()
             peak = max(peak, in_flight)
             open_tasks = GenerationTask.objects.exclude(state__in=TERMINAL_STATES)
             if not open_tasks.exists():

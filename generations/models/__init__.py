@@ -7,8 +7,11 @@ from generations.models.presets import Preset
 from generations.models.sharing import Collection, CollectionItem, ShareLink
 from generations.models.tasks import (
     IN_FLIGHT_STATES,
+    POLLED_STATES,
+    PROVIDER_SLOT_STATES,
     TERMINAL_STATES,
     Delivery,
+    FailCode,
     GenerationTask,
     InputImage,
     Mode,
@@ -21,11 +24,14 @@ from generations.models.tasks import (
 
 __all__ = [
     "IN_FLIGHT_STATES",
+    "POLLED_STATES",
+    "PROVIDER_SLOT_STATES",
     "TERMINAL_STATES",
     "Collection",
     "CollectionItem",
     "CreditAccount",
     "Delivery",
+    "FailCode",
     "DispatcherLease",
     "Favourite",
     "GenerationTask",

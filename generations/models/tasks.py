@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from generations.apixo import contract
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
 
 
 class State(models.TextChoices):
@@ -24,32 +29,54 @@ class State(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# The state sets: every other module names these, never a literal of its own.
 TERMINAL_STATES = frozenset({State.SUCCEEDED, State.FAILED, State.CANCELLED})
 IN_FLIGHT_STATES = frozenset(set(State) - TERMINAL_STATES)
-# States in which the provider holds one of its 1,000 concurrent slots for us.
-AT_PROVIDER_STATES = frozenset({State.SUBMITTING, State.WAITING, State.GENERATING})
+# States in which the provider has the task and we read its status.
+POLLED_STATES = frozenset({State.WAITING, State.GENERATING})
+# States in which a task holds (or may hold: unknown) one of the provider's
+# concurrent slots; the dispatcher counts these against the concurrency limit.
+PROVIDER_SLOT_STATES = frozenset(
+    {State.SUBMITTING, State.WAITING, State.GENERATING, State.UNKNOWN}
+)
 
 
-# Failure codes of our own (the provider's are in contract.FAIL_CODES).
-OWN_FAIL_CODES: dict[str, str] = {
-    "SUBMISSION_UNCONFIRMED": (
+class FailCode(models.TextChoices):
+    """Failure codes of our own, labelled with the sentence members read.
+
+    The provider's codes and their sentences are in ``contract.FAIL_CODES``.
+    """
+
+    SUBMISSION_UNCONFIRMED = (
+        "SUBMISSION_UNCONFIRMED",
         "We could not confirm that the provider accepted this job; you were not "
-        "charged."
-    ),
-    "TASK_NOT_FOUND": "The provider lost the task.",
-    "RESULT_UNAVAILABLE": "The finished video could not be downloaded.",
-    "RELEASED_BY_STAFF": "Stopped by staff; the credits were given back.",
-    "BAD_REQUEST": "The provider rejected the request.",
-    "AUTH": "The provider refused our API key.",
-    "INSUFFICIENT_BALANCE": "The provider account has no balance left.",
-    "UNKNOWN_FAILURE": "The provider reported a failure without a code.",
-}
+        "charged.",
+    )
+    TASK_NOT_FOUND = "TASK_NOT_FOUND", "The provider lost the task."
+    RESULT_UNAVAILABLE = (
+        "RESULT_UNAVAILABLE",
+        "The finished video could not be downloaded.",
+    )
+    RELEASED_BY_STAFF = (
+        "RELEASED_BY_STAFF",
+        "Stopped by staff; the credits were given back.",
+    )
+    BAD_REQUEST = "BAD_REQUEST", "The provider rejected the request."
+    AUTH = "AUTH", "The provider refused our API key."
+    INSUFFICIENT_BALANCE = (
+        "INSUFFICIENT_BALANCE",
+        "The provider account has no balance left.",
+    )
+    UNKNOWN_FAILURE = (
+        "UNKNOWN_FAILURE",
+        "The provider reported a failure without a code.",
+    )
 
 
 def describe_failure(code: str) -> str:
     """A member-readable sentence for any failure code, ours or the provider's."""
-    if code in OWN_FAIL_CODES:
-        return OWN_FAIL_CODES[code]
+    if code in FailCode.values:
+        return str(FailCode(code).label)
     return contract.describe_fail_code(code)
 
 
@@ -81,6 +108,70 @@ class AspectRatio(models.TextChoices):
     CINEMA = "21:9", "21:9 cinematic"
     CLASSIC = "4:3", "4:3 classic"
     CLASSIC_PORTRAIT = "3:4", "3:4 portrait"
+
+
+# ---------- Who may see what: the one visibility rule ----------
+#
+# - A member's task list shows their own tasks that are not hidden.
+# - A member sees their own tasks, all of them (a hidden or private video of
+#   theirs stays reachable by its address, for its owner only), and teammates'
+#   tasks that are neither private nor hidden.
+# - The gallery, collections and share links (and so anonymous visitors of a
+#   link) show finished videos that are not hidden: the member's own, or a
+#   teammate's that is not private. Hiding takes a video out of the gallery and
+#   out of every collection and link, the owner's own included.
+# - Staff have no extra rights here: they oversee tasks in the admin.
+# - Anonymous visitors see nothing by these methods; a share link shows what its
+#   sharer may share (``shareable_by(link.owner)``), decided at each view.
+# ``prefix`` names the path from the queried model to the task ("video__task__").
+
+
+def visible_to_q(member_id: int, prefix: str = "") -> Q:
+    """Tasks (at ``prefix``) the member may open: detail page, video, frames."""
+    return Q(**{f"{prefix}owner_id": member_id}) | Q(
+        **{f"{prefix}is_private": False, f"{prefix}hidden": False}
+    )
+
+
+def in_gallery_q(member_id: int, prefix: str = "", *, only_own: bool = False) -> Q:
+    """Finished videos (at ``prefix``) in the member's gallery, collections, links.
+
+    ``only_own`` leaves out the OR with teammates' videos (the owner index applies).
+    """
+    shown = Q(**{f"{prefix}state": State.SUCCEEDED, f"{prefix}hidden": False})
+    own = Q(**{f"{prefix}owner_id": member_id})
+    if only_own:
+        return shown & own
+    return shown & (own | Q(**{f"{prefix}is_private": False}))
+
+
+class GenerationTaskQuerySet(models.QuerySet["GenerationTask"]):
+    def visible_to(self, member: AbstractBaseUser | AnonymousUser) -> Self:
+        if not member.is_authenticated:
+            return self.none()
+        return self.filter(visible_to_q(member.pk))
+
+    def in_task_list_of(self, member: AbstractBaseUser | AnonymousUser) -> Self:
+        """The member's own tasks their task list shows: all but the hidden."""
+        if not member.is_authenticated:
+            return self.none()
+        return self.filter(owner_id=member.pk, hidden=False)
+
+    def finished_videos(self) -> Self:
+        """Tasks that produced a video we hold."""
+        return self.filter(state=State.SUCCEEDED, video__isnull=False)
+
+    def in_gallery_of(
+        self, member: AbstractBaseUser | AnonymousUser, *, only_own: bool = False
+    ) -> Self:
+        if not member.is_authenticated:
+            return self.none()
+        rule = in_gallery_q(member.pk, only_own=only_own)
+        return self.filter(rule, video__isnull=False)
+
+    def shareable_by(self, member: AbstractBaseUser | AnonymousUser) -> Self:
+        """What the member may collect and share: what their gallery shows."""
+        return self.in_gallery_of(member)
 
 
 class GenerationTask(models.Model):
@@ -143,6 +234,8 @@ class GenerationTask(models.Model):
     hidden = models.BooleanField(default=False)
     is_private = models.BooleanField(default=False)
 
+    objects: ClassVar[GenerationTaskQuerySet] = GenerationTaskQuerySet.as_manager()  # type: ignore[assignment]
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
@@ -181,21 +274,6 @@ class GenerationTask(models.Model):
     @property
     def frame_size(self) -> tuple[int, int]:
         return contract.frame_size(self.resolution, self.aspect_ratio)
-
-    def contract_input(self) -> dict[str, Any]:
-        """The ``input`` object of a generateTask request."""
-        data: dict[str, Any] = {
-            "mode": self.mode,
-            "prompt": self.prompt,
-            "resolution": self.resolution,
-            "duration": self.duration,
-            "sound": self.sound,
-            "aspect_ratio": self.aspect_ratio,
-            "fixed_lens": self.fixed_lens,
-        }
-        if self.mode == Mode.IMAGE:
-            data["image_urls"] = list(self.image_urls)
-        return data
 
 
 def transition(
@@ -287,6 +365,14 @@ def video_path(instance: VideoAsset, filename: str) -> str:
     return f"videos/{timezone.now():%Y/%m}/{filename}"
 
 
+class VideoAssetQuerySet(models.QuerySet["VideoAsset"]):
+    def shareable_by(self, member: AbstractBaseUser | AnonymousUser) -> Self:
+        """Videos the member may collect and share (``in_gallery_q``)."""
+        if not member.is_authenticated:
+            return self.none()
+        return self.filter(in_gallery_q(member.pk, "task__"))
+
+
 class VideoAsset(models.Model):
     """A finished video, copied into our storage, with its poster and metadata."""
 
@@ -301,6 +387,8 @@ class VideoAsset(models.Model):
     sha256 = models.CharField(max_length=64)
     source_url = models.URLField(max_length=2000, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects: ClassVar[VideoAssetQuerySet] = VideoAssetQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["-created_at", "-id"]

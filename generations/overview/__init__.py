@@ -1,9 +1,9 @@
 """The staff overview as numbers: tasks, spend, provider usage, health, attention.
 
 Each function reads the database (or the cache) and returns plain data for the
-overview page and its tests. Only ``provider_balance`` reaches the provider, through
-the one client, and its answer (or its error) is cached so that a page refreshing
-every few seconds asks the provider at most once a minute.
+overview page and its tests. None reaches the provider: a worker reads the balance
+every minute (``refresh_provider_balance``, a django-q2 schedule) into the cache,
+and ``provider_balance`` reads only the cache.
 
 Days are calendar days of the current time zone; a task counts on the day it was
 created, in the state it is in now. Queries are written to stay cheap with 100,000
@@ -36,7 +36,6 @@ from generations.overview.common import (
     GENERATION_SAMPLE,
     HISTORY_CACHE_SECONDS,
     LOW_BALANCE_USD,
-    POLLED_STATES,
     TOP_MEMBERS,
     WINDOW_DAYS,
     cached_history,
@@ -64,6 +63,7 @@ from generations.overview.live import (
     health,
     low_balance_threshold,
     provider_balance,
+    refresh_provider_balance,
     requests_last_minute,
     usage,
 )
@@ -90,7 +90,6 @@ __all__ = [
     "LOW_BALANCE_USD",
     "MemberSpend",
     "Overview",
-    "POLLED_STATES",
     "SpendStats",
     "TOP_MEMBERS",
     "TaskStats",
@@ -109,6 +108,7 @@ __all__ = [
     "low_balance_threshold",
     "overview",
     "provider_balance",
+    "refresh_provider_balance",
     "requests_last_minute",
     "spend_stats",
     "task_stats",

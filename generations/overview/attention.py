@@ -10,19 +10,19 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from generations.models import (
+    POLLED_STATES,
+    FailCode,
     GenerationTask,
     State,
 )
 from generations.overview.common import (
     ATTENTION_ROWS,
     DOWNLOAD_FAILING_ATTEMPTS,
-    POLLED_STATES,
     _ago,
     _seconds,
     day_starts,
 )
 from generations.pipeline import schedule
-from generations.pipeline.unknown import UNCONFIRMED
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def attention(now: dt.datetime, rows: int = ATTENTION_ROWS) -> Attention:
         "unconfirmed": (
             base.filter(
                 state=State.FAILED,
-                fail_code=UNCONFIRMED,
+                fail_code=FailCode.SUBMISSION_UNCONFIRMED,
                 created_at__gte=day_starts(now)[0],
                 retries__isnull=True,
             ),

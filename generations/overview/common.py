@@ -11,9 +11,6 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from generations.models import (
-    State,
-)
 from generations.models.tasks import describe_failure
 
 log = logging.getLogger(__name__)
@@ -24,7 +21,8 @@ WINDOW_DAYS = 14
 # PROVIDER_LOW_BALANCE_USD overrides it).
 LOW_BALANCE_USD = 20.0
 BALANCE_CACHE_KEY = "seedance:overview:provider-balance"
-BALANCE_CACHE_SECONDS = 60
+# A worker reads the balance every minute; a reading this old means none does.
+BALANCE_CACHE_SECONDS = 600
 # Past days and the generation-time sample are recomputed at most this often:
 # scanning two weeks of 100,000 tasks on every 10-second refresh is wasted work.
 # Today's numbers, work in flight and the attention list are always live.
@@ -35,7 +33,6 @@ DOWNLOAD_FAILING_ATTEMPTS = 2
 ATTENTION_ROWS = 8
 FAILURE_CODES_SHOWN = 6
 TOP_MEMBERS = 10
-POLLED_STATES = (State.WAITING, State.GENERATING)
 
 
 # Failure codes of our own (the provider's are described in the contract).

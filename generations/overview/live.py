@@ -12,10 +12,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from generations.apixo import contract
 from generations.apixo.client import ApixoClient, ProviderError
 from generations.models import (
+    PROVIDER_SLOT_STATES,
     GenerationTask,
     State,
 )
@@ -45,7 +47,7 @@ class Usage:
     @property
     def at_provider(self) -> int:
         """Tasks holding (or maybe holding) one of the provider's slots."""
-        return sum(self.in_flight.get(state, 0) for state in dispatch.SLOT_STATES)
+        return sum(self.in_flight.get(state, 0) for state in PROVIDER_SLOT_STATES)
 
     @property
     def rate_share(self) -> float:
@@ -95,7 +97,7 @@ def usage(now: dt.datetime) -> Usage:
 class Balance:
     usd: float | None
     error: str
-    checked_at: dt.datetime
+    checked_at: dt.datetime | None
     threshold: float
 
     @property
@@ -107,17 +109,35 @@ def low_balance_threshold() -> float:
     return float(getattr(settings, "PROVIDER_LOW_BALANCE_USD", LOW_BALANCE_USD))
 
 
-def provider_balance(client: Callable[[], ApixoClient] | None = None) -> Balance:
-    """The provider account's balance in USD, asked at most once a minute.
+def provider_balance() -> Balance:
+    """The balance a worker last read (``refresh_provider_balance``).
 
-    An error is cached like an answer: a provider that is down would otherwise be
-    asked (and waited for) on every refresh of every open overview.
+    Never asks the provider: a web request must not wait on it (up to ~35 s with
+    the rate limiter's wait and the timeouts). A reading older than
+    ``BALANCE_CACHE_SECONDS`` has expired: then no worker is refreshing it.
     """
     cached = cache.get(BALANCE_CACHE_KEY)
     if cached is None:
-        cached = _fetch_balance(client)
-        cache.set(BALANCE_CACHE_KEY, cached, BALANCE_CACHE_SECONDS)
+        return Balance(
+            usd=None,
+            error=gettext("no recent reading; is a worker running?"),
+            checked_at=None,
+            threshold=low_balance_threshold(),
+        )
     return Balance(threshold=low_balance_threshold(), **cached)
+
+
+def refresh_provider_balance(
+    client: Callable[[], ApixoClient] | None = None,
+) -> Balance:
+    """Ask the provider for the balance and keep the answer for the overview.
+
+    Runs in a worker (a django-q2 schedule, every minute). An error is kept like
+    an answer, as text staff read.
+    """
+    reading = _fetch_balance(client)
+    cache.set(BALANCE_CACHE_KEY, reading, BALANCE_CACHE_SECONDS)
+    return Balance(threshold=low_balance_threshold(), **reading)
 
 
 def _fetch_balance(client: Callable[[], ApixoClient] | None) -> dict[str, Any]:

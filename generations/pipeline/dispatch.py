@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +19,13 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from generations import credits
-from generations.models import CreditAccount, GenerationTask, State
+from generations.models import (
+    POLLED_STATES,
+    PROVIDER_SLOT_STATES,
+    CreditAccount,
+    GenerationTask,
+    State,
+)
 from generations.models.tasks import lease_expired_q, transition
 
 log = logging.getLogger(__name__)
@@ -27,8 +33,6 @@ log = logging.getLogger(__name__)
 Enqueue = Callable[[str, int], Any]
 BATCH = 500
 HEARTBEAT_KEY = "seedance:dispatcher:heartbeat"
-# Tasks that occupy (or may occupy) one of the provider's concurrent slots.
-SLOT_STATES = (State.SUBMITTING, State.WAITING, State.GENERATING, State.UNKNOWN)
 
 JOBS = {
     "poll": "generations.tasks.poll_task",
@@ -50,9 +54,9 @@ def dispatch_once(
     now = now or timezone.now()
     enqueue = enqueue or django_q_enqueue
     counts = {
-        "poll": _dispatch_due([State.WAITING, State.GENERATING], "poll", now, enqueue),
-        "download": _dispatch_due([State.DOWNLOADING], "download", now, enqueue),
-        "resolve": _dispatch_due([State.UNKNOWN], "resolve", now, enqueue),
+        "poll": _dispatch_due(POLLED_STATES, "poll", now, enqueue),
+        "download": _dispatch_due({State.DOWNLOADING}, "download", now, enqueue),
+        "resolve": _dispatch_due({State.UNKNOWN}, "resolve", now, enqueue),
     }
     counts["submit"] = _dispatch_submits(now, enqueue)
     cache.set(HEARTBEAT_KEY, now.timestamp(), timeout=None)
@@ -70,7 +74,7 @@ def _lease(task_id: int, now: dt.datetime) -> bool:
 
 
 def _dispatch_due(
-    states: list[State], job: str, now: dt.datetime, enqueue: Enqueue
+    states: Collection[State], job: str, now: dt.datetime, enqueue: Enqueue
 ) -> int:
     ids = list(
         GenerationTask.objects.filter(state__in=states, next_action_at__lte=now)
@@ -93,7 +97,7 @@ def concurrency_limit() -> int:
 def _dispatch_submits(now: dt.datetime, enqueue: Enqueue) -> int:
     # Queued rows already handed to a worker (leased) count too: they will be at
     # the provider in a moment, and the next pass must not hand out their slots.
-    occupying = models.Q(state__in=SLOT_STATES) | models.Q(
+    occupying = models.Q(state__in=PROVIDER_SLOT_STATES) | models.Q(
         state=State.QUEUED, lease_until__gt=now
     )
     in_flight = dict(

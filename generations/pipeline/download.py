@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from generations import credits, security
 from generations.apixo import contract
-from generations.models import GenerationTask, State, VideoAsset
+from generations.models import FailCode, GenerationTask, State, VideoAsset
 from generations.models.tasks import transition
 from generations.pipeline import media, schedule
 from generations.pipeline.common import fail_task, in_seconds, release_lease
@@ -93,7 +93,7 @@ def _handle_failure(task: GenerationTask, exc: DownloadError) -> None:
             task.pk,
             State.DOWNLOADING,
             f"The result could not be obtained: {message}",
-            fail_code="RESULT_UNAVAILABLE",
+            fail_code=FailCode.RESULT_UNAVAILABLE,
             fail_message=message,
             release_reason="The result could not be downloaded",
             last_error=message,

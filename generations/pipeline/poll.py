@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from generations.apixo import contract
 from generations.apixo.client import NotFound, ProviderError, TaskStatus
-from generations.models import GenerationTask, State
+from generations.models import POLLED_STATES, FailCode, GenerationTask, State
 from generations.models.tasks import transition
 from generations.pipeline import schedule
 from generations.pipeline.common import (
@@ -28,14 +28,13 @@ from generations.pipeline.common import (
 
 log = logging.getLogger(__name__)
 
-POLLABLE = frozenset({State.WAITING, State.GENERATING})
 # A provider that keeps saying "no such task" for this long, after accepting it,
 # has lost it: the member gets their credits back.
 NOT_FOUND_GIVE_UP_SECONDS = 30 * 60
 
 
 def poll_task(task_id: int) -> None:
-    task = GenerationTask.objects.filter(pk=task_id, state__in=POLLABLE).first()
+    task = GenerationTask.objects.filter(pk=task_id, state__in=POLLED_STATES).first()
     if task is None or not task.provider_task_id:
         release_lease(task_id)
         return
@@ -66,7 +65,7 @@ def apply_status(task: GenerationTask, status: TaskStatus) -> None:
     if status.state == contract.SUCCESS:
         transition(
             task.pk,
-            POLLABLE,
+            POLLED_STATES,
             State.DOWNLOADING,
             "The provider finished the video",
             result_urls=status.result_urls,
@@ -80,9 +79,9 @@ def apply_status(task: GenerationTask, status: TaskStatus) -> None:
         reason = f"The provider failed the task: {status.fail_code or 'no code'}"
         fail_task(
             task.pk,
-            POLLABLE,
+            POLLED_STATES,
             reason,
-            fail_code=status.fail_code or "UNKNOWN_FAILURE",
+            fail_code=status.fail_code or FailCode.UNKNOWN_FAILURE,
             fail_message=status.fail_message,
             release_reason="The provider failed the task",
             last_error="",
@@ -103,7 +102,7 @@ def apply_status(task: GenerationTask, status: TaskStatus) -> None:
         )
         return
     # Conditional: a late answer must not touch a task that finished meanwhile.
-    GenerationTask.objects.filter(pk=task.pk, state__in=POLLABLE).update(
+    GenerationTask.objects.filter(pk=task.pk, state__in=POLLED_STATES).update(
         lease_until=None, updated_at=now, next_action_at=next_at, last_error="", **times
     )
 
@@ -113,9 +112,9 @@ def _handle_not_found(task: GenerationTask, exc: ProviderError) -> None:
     if (timezone.now() - since).total_seconds() > NOT_FOUND_GIVE_UP_SECONDS:
         fail_task(
             task.pk,
-            POLLABLE,
+            POLLED_STATES,
             "The provider no longer knows this task",
-            fail_code="TASK_NOT_FOUND",
+            fail_code=FailCode.TASK_NOT_FOUND,
             fail_message=str(exc),
             release_reason="The provider lost the task",
         )

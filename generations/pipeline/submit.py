@@ -19,6 +19,7 @@ from django.utils import timezone
 from generations.apixo.client import ProviderError
 from generations.models import Delivery, GenerationTask, Mode, State
 from generations.models.tasks import transition
+from generations.params import GenerationParams
 from generations.pipeline import schedule
 from generations.pipeline.common import (
     fail_task,
@@ -57,7 +58,7 @@ def submit_task(task_id: int) -> None:
         callback_url = settings.PUBLIC_BASE_URL + reverse(
             "apixo_callback", args=[task_id, token]
         )
-    payload = task.contract_input()
+    payload = GenerationParams.from_task(task).provider_input()
     if task.mode == Mode.IMAGE:
         payload["image_urls"] = _image_urls(task)
     try:

@@ -1,6 +1,6 @@
 """Resolving submissions whose outcome we do not know.
 
-Policy (see docs/pipeline.md): a task in ``unknown`` is never re-sent by us.
+Policy (see README.md, "Decisions"): a task in ``unknown`` is never re-sent by us.
 - If its provider task id becomes known (a late callback names our task), it goes
   back to ``waiting`` and is polled like any other.
 - If the submission carried a callback URL, we wait for the provider's callback
@@ -18,12 +18,11 @@ import datetime as dt
 from django.utils import timezone
 
 from generations.apixo import contract
-from generations.models import GenerationTask, State
+from generations.models import FailCode, GenerationTask, State
 from generations.models.tasks import transition
 from generations.pipeline import schedule
 from generations.pipeline.common import fail_task, release_lease
 
-UNCONFIRMED = "SUBMISSION_UNCONFIRMED"
 UNCONFIRMED_MESSAGE = (
     "We could not confirm that the provider accepted this job. You were not "
     "charged; retry to submit it again."
@@ -61,7 +60,7 @@ def resolve_unknown(task_id: int) -> None:
         task_id,
         State.UNKNOWN,
         "Outcome of the submission could not be confirmed",
-        fail_code=UNCONFIRMED,
+        fail_code=FailCode.SUBMISSION_UNCONFIRMED,
         fail_message=UNCONFIRMED_MESSAGE,
         release_reason="Submission could not be confirmed",
     )

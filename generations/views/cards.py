@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from generations.apixo import contract
 from generations.models import GenerationTask, State
+from generations.params import GenerationParams
 
 # Progress is an estimate from the documented generation times; it never claims
 # to be done before the video is in our storage.
@@ -131,15 +132,5 @@ class TaskCard:
 
 def remix_url(task: GenerationTask) -> str:
     """The dashboard with the create form prefilled from this task."""
-    query: dict[str, str | int] = {
-        "mode": task.mode,
-        "prompt": task.prompt,
-        "resolution": task.resolution,
-        "duration": task.duration,
-        "aspect_ratio": task.aspect_ratio,
-        "sound": int(task.sound),
-        "fixed_lens": int(task.fixed_lens),
-        "routing": task.routing,
-        "delivery": task.delivery,
-    }
+    query = GenerationParams.from_task(task).as_query()
     return f"{reverse('dashboard')}?{urlencode(query)}#create"

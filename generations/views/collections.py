@@ -12,8 +12,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from generations import services as task_services
 from generations import sharing as services
+from generations.forms import is_id
 from generations.models import Collection, CollectionItem, ShareLink
+from generations.models.tasks import in_gallery_q
 from generations.views.common import AuthedHttpRequest
 
 
@@ -39,11 +42,22 @@ def own_collection_or_404(request: AuthedHttpRequest, pk: int) -> Collection:
     return get_object_or_404(Collection, pk=pk, owner_id=request.user.pk)
 
 
+def chosen_collection(request: AuthedHttpRequest) -> Collection | None:
+    """The member's collection named by the posted ``collection``; None for a new
+    one ("" or "new"); 404 for anything else."""
+    raw = request.POST.get("collection", "")
+    if raw in {"", "new"}:
+        return None
+    if not is_id(raw):
+        raise Http404("No such collection.")
+    return own_collection_or_404(request, int(raw))
+
+
 def _listing(
     request: AuthedHttpRequest, form: CollectionForm, status: int = 200
 ) -> HttpResponse:
     user = request.user
-    shown = services.available_q(user.pk, "video__")
+    shown = in_gallery_q(user.pk, "video__task__")
     first_task = (
         CollectionItem.objects.filter(shown, collection=OuterRef("pk"))
         .order_by("position", "id")
@@ -53,7 +67,7 @@ def _listing(
         Collection.objects.filter(owner_id=user.pk)
         .annotate(
             video_count=Count(
-                "items", filter=services.available_q(user.pk, "items__video__")
+                "items", filter=in_gallery_q(user.pk, "items__video__task__")
             ),
             cover_task_id=Subquery(first_task),
         )
@@ -190,25 +204,19 @@ def item_remove(request: AuthedHttpRequest, pk: int, item_pk: int) -> HttpRespon
 @require_POST
 def collection_add_video(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """From a video's detail page: into one of my collections, or a new one."""
-    video = services.shareable_video_for_task(request.user, pk)
-    if video is None:
+    if services.shareable_video_for_task(request.user, pk) is None:
         raise Http404("No such video.")
     back = reverse("video_detail", args=[pk])
-    choice = request.POST.get("collection", "")
-    new_title = request.POST.get("new_title", "").strip()[:200]
-    if choice == "new" or (not choice and new_title):
-        if not new_title:
-            messages.error(request, "Give the new collection a title.")
-            return redirect(back)
-        collection = services.create_collection(owner=request.user, title=new_title)
-    elif choice.isdecimal():
-        collection = own_collection_or_404(request, int(choice))
-    else:
-        messages.error(request, "Choose a collection.")
+    try:
+        collection, added = task_services.collect_videos(
+            owner=request.user,
+            task_ids=[pk],
+            collection=chosen_collection(request),
+            title=request.POST.get("new_title", ""),
+        )
+    except task_services.Refused as exc:
+        messages.error(request, str(exc))
         return redirect(back)
-    added = services.add_to_collection(
-        owner=request.user, collection=collection, videos=[video]
-    )
     if added:
         messages.success(request, f"Added to “{collection.title}”.")
     else:

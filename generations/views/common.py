@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 from django_htmx.middleware import HtmxDetails
 
-from generations.models import GenerationTask, State
+from generations.models import GenerationTask
 
 
 class AuthedHttpRequest(HttpRequest):
@@ -15,11 +14,6 @@ class AuthedHttpRequest(HttpRequest):
 
     htmx: HtmxDetails
     user: User
-
-
-def visible_to_q(user: User) -> Q:
-    """Tasks a member may look at: their own, or the team's that are not private."""
-    return Q(owner_id=user.pk) | Q(is_private=False, hidden=False)
 
 
 def own_task_or_404(request: AuthedHttpRequest, pk: int) -> GenerationTask:
@@ -36,20 +30,12 @@ def own_task_or_404(request: AuthedHttpRequest, pk: int) -> GenerationTask:
 def visible_video_task_or_404(request: AuthedHttpRequest, pk: int) -> GenerationTask:
     """A finished task with its video, if this member may watch it."""
     task = (
-        GenerationTask.objects.filter(visible_to_q(request.user), pk=pk)
-        .filter(state=State.SUCCEEDED, video__isnull=False)
+        GenerationTask.objects.visible_to(request.user)
+        .finished_videos()
+        .filter(pk=pk)
         .select_related("video", "owner")
         .first()
     )
     if task is None:
         raise Http404("No such video.")
     return task
-
-
-def gallery_tasks(user: User) -> QuerySet[GenerationTask]:
-    return GenerationTask.objects.filter(
-        Q(owner_id=user.pk) | Q(is_private=False),
-        state=State.SUCCEEDED,
-        hidden=False,
-        video__isnull=False,
-    )

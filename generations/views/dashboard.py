@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from generations import credits, forms, services
 from generations.apixo import contract
 from generations.models import IN_FLIGHT_STATES, GenerationTask, InputImage, Preset
-from generations.models.presets import MAX_PRESETS_PER_MEMBER
+from generations.params import GenerationParams
 from generations.views.cards import TaskCard
 from generations.views.common import AuthedHttpRequest, own_task_or_404
 
@@ -41,7 +41,7 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
         # A preset sets the parameters; a prompt in the same link is kept.
         initial.update(forms.initial_from_preset(chosen.params))
     form = forms.GenerationForm(initial=initial, owner=request.user)
-    tasks = GenerationTask.objects.filter(owner_id=request.user.pk, hidden=False)
+    tasks = GenerationTask.objects.in_task_list_of(request.user)
     if before:
         tasks = tasks.filter(pk__lt=int(before))
     rows = list(tasks.select_related("video").order_by("-id")[: PAGE_SIZE + 1])
@@ -100,9 +100,11 @@ def _live_context(
     request: AuthedHttpRequest, now: dt.datetime, *, after: int | None
 ) -> dict[str, Any]:
     """What the list's live header needs: running count and the next poll URL."""
-    running = GenerationTask.objects.filter(
-        owner_id=request.user.pk, hidden=False, state__in=IN_FLIGHT_STATES
-    ).count()
+    running = (
+        GenerationTask.objects.in_task_list_of(request.user)
+        .filter(state__in=IN_FLIGHT_STATES)
+        .count()
+    )
     return {
         "running": running,
         "since": int((now - SINCE_OVERLAP).timestamp() * 1000),
@@ -183,11 +185,7 @@ def _refusal(exc: credits.CreditsRefused) -> str:
 
 def _kept_params(form: forms.GenerationForm) -> dict[str, Any]:
     """The next form keeps the settings and clears the prompt and frames."""
-    keep = ("mode", "resolution", "duration", "aspect_ratio", "sound", "fixed_lens")
-    initial = {name: form.cleaned_data[name] for name in keep}
-    initial.update(routing=form.cleaned_data["routing"])
-    initial.update(delivery=form.cleaned_data["delivery"])
-    return initial
+    return {name: form.cleaned_data[name] for name in GenerationParams.setting_names()}
 
 
 def _form_error(request: AuthedHttpRequest, form: forms.GenerationForm) -> HttpResponse:
@@ -195,7 +193,7 @@ def _form_error(request: AuthedHttpRequest, form: forms.GenerationForm) -> HttpR
         context = _page_context(request, form, [])
         return render(request, f"{TEMPLATE}#create_form", context, status=422)
     tasks = list(
-        GenerationTask.objects.filter(owner_id=request.user.pk, hidden=False)
+        GenerationTask.objects.in_task_list_of(request.user)
         .select_related("video")
         .order_by("-id")[:PAGE_SIZE]
     )
@@ -324,7 +322,7 @@ def task_hide(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         if not request.htmx:
             return redirect("dashboard")
         return _card_response(request, task, status=409)
-    services.set_hidden(task, True)
+    services.set_hidden(owner=request.user, task_ids=[task.pk], hidden=True)
     if not request.htmx:
         messages.success(request, "Hidden from your list and the gallery.")
         return redirect("dashboard")
@@ -342,20 +340,12 @@ def preset_save(request: AuthedHttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _preset_refused(request, _first_error(form))
     name = form.cleaned_data["preset_name"].strip()
-    presets = Preset.objects.filter(owner_id=request.user.pk)
-    if (
-        not presets.filter(name=name).exists()
-        and presets.count() >= MAX_PRESETS_PER_MEMBER
-    ):
-        return _preset_refused(
-            request,
-            f"You have {MAX_PRESETS_PER_MEMBER} presets already: delete one first.",
+    try:
+        preset, created = services.save_preset(
+            owner=request.user, name=name, params=form.params()
         )
-    preset, created = Preset.objects.update_or_create(
-        owner=request.user,
-        name=name,
-        defaults={"params": form.params(), "updated_at": timezone.now()},
-    )
+    except services.Refused as exc:
+        return _preset_refused(request, str(exc))
     verb = "Saved" if created else "Updated"
     messages.success(request, f"{verb} the preset “{name}”.")
     return _preset_answer(request, chosen=preset)

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from generations.models import GenerationTask, LedgerEntry
 from generations.overview import WINDOW_DAYS
+from generations.params import GenerationParams
 from generations.pipeline.learning import generation_seconds
 from generations.views.common import AuthedHttpRequest
 from generations.views.overview import require_staff
@@ -31,14 +33,7 @@ TASK_COLUMNS = [
     "created_at",
     "member",
     "state",
-    "mode",
-    "resolution",
-    "duration",
-    "sound",
-    "aspect_ratio",
-    "fixed_lens",
-    "routing",
-    "delivery",
+    *GenerationParams.setting_names(),
     "cost",
     "provider_task_id",
     "submitted_at",
@@ -123,30 +118,33 @@ def stream_csv(
     return response
 
 
-def _range_or_400(
+def _export(
     request: AuthedHttpRequest,
-) -> tuple[dt.date, dt.date] | HttpResponse:
+    kind: str,
+    columns: list[str],
+    rows: QuerySet[Any],
+    row: Callable[[Any], list[Any]],
+) -> HttpResponse | StreamingHttpResponse:
+    """The staff check, the day range (400 if malformed) and the streamed file of
+    the ``rows`` created in it, oldest first."""
+    require_staff(request)
     try:
-        return parse_range(request.GET, timezone.localdate())
+        first, last = parse_range(request.GET, timezone.localdate())
     except DateRangeError as exc:
         return HttpResponseBadRequest(str(exc))
+    since, until = bounds(first, last)
+    in_range = rows.filter(created_at__gte=since, created_at__lt=until).order_by(
+        "created_at", "id"
+    )
+    lines = (row(item) for item in in_range.iterator(chunk_size=CHUNK))
+    return stream_csv(columns, lines, f"{kind}-{first}-to-{last}.csv")
 
 
 @login_required
 @require_GET
 def export_tasks(request: AuthedHttpRequest) -> HttpResponse | StreamingHttpResponse:
-    require_staff(request)
-    days = _range_or_400(request)
-    if isinstance(days, HttpResponse):
-        return days
-    since, until = bounds(*days)
-    tasks = (
-        GenerationTask.objects.filter(created_at__gte=since, created_at__lt=until)
-        .select_related("owner")
-        .order_by("created_at", "id")
-    )
-    rows = (_task_row(task) for task in tasks.iterator(chunk_size=CHUNK))
-    return stream_csv(TASK_COLUMNS, rows, f"tasks-{days[0]}-to-{days[1]}.csv")
+    tasks = GenerationTask.objects.select_related("owner")
+    return _export(request, "tasks", TASK_COLUMNS, tasks, _task_row)
 
 
 def _task_row(task: GenerationTask) -> list[Any]:
@@ -154,19 +152,14 @@ def _task_row(task: GenerationTask) -> list[Any]:
         task.provider_created_at, task.provider_completed_at, task.provider_cost_ms
     )
     seconds: float | str = "" if took is None else round(took, 3)
+    settings = GenerationParams.from_task(task).as_query()
+    del settings["prompt"]  # last, as text a spreadsheet must not evaluate
     return [
         task.pk,
         _when(task.created_at),
         safe_text(task.owner.get_username()),
         task.state,
-        task.mode,
-        task.resolution,
-        task.duration,
-        int(task.sound),
-        task.aspect_ratio,
-        int(task.fixed_lens),
-        task.routing,
-        task.delivery,
+        *settings.values(),
         task.cost,
         safe_text(task.provider_task_id or ""),
         _when(task.submitted_at),
@@ -184,18 +177,8 @@ def _task_row(task: GenerationTask) -> list[Any]:
 @login_required
 @require_GET
 def export_ledger(request: AuthedHttpRequest) -> HttpResponse | StreamingHttpResponse:
-    require_staff(request)
-    days = _range_or_400(request)
-    if isinstance(days, HttpResponse):
-        return days
-    since, until = bounds(*days)
-    entries = (
-        LedgerEntry.objects.filter(created_at__gte=since, created_at__lt=until)
-        .select_related("account__user", "created_by")
-        .order_by("created_at", "id")
-    )
-    rows = (_ledger_row(entry) for entry in entries.iterator(chunk_size=CHUNK))
-    return stream_csv(LEDGER_COLUMNS, rows, f"ledger-{days[0]}-to-{days[1]}.csv")
+    entries = LedgerEntry.objects.select_related("account__user", "created_by")
+    return _export(request, "ledger", LEDGER_COLUMNS, entries, _ledger_row)
 
 
 def _ledger_row(entry: LedgerEntry) -> list[Any]:

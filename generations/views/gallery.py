@@ -12,10 +12,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import (
-    Http404,
     HttpResponse,
     HttpResponseBadRequest,
     StreamingHttpResponse,
@@ -30,16 +28,16 @@ from django.utils.text import slugify
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 
-from generations import forms, sharing
+from generations import forms, services
 from generations.models import (
     Collection,
     Favourite,
     GenerationTask,
-    State,
     VideoAsset,
 )
 from generations.models.favourites import set_favourites
 from generations.views.cards import remix_url
+from generations.views.collections import chosen_collection
 from generations.views.common import AuthedHttpRequest, visible_video_task_or_404
 
 TEMPLATE = "generations/gallery.html"
@@ -130,13 +128,9 @@ def gallery_queryset(user: User, filters: dict[str, Any]) -> QuerySet[Generation
     "Mine" drops the OR with public videos, so the owner index applies; the
     favourites filter drives from the member's (few) stars via ``id IN``.
     """
-    tasks = GenerationTask.objects.filter(
-        state=State.SUCCEEDED, hidden=False, video__isnull=False
+    tasks = GenerationTask.objects.in_gallery_of(
+        user, only_own=filters.get("owner") == "mine"
     )
-    if filters.get("owner") == "mine":
-        tasks = tasks.filter(owner_id=user.pk)
-    else:
-        tasks = tasks.filter(Q(owner_id=user.pk) | Q(is_private=False))
     for name in ("mode", "resolution", "aspect_ratio", "duration"):
         if name in filters:
             tasks = tasks.filter(**{name: filters[name]})
@@ -287,18 +281,11 @@ def bulk_hide(request: AuthedHttpRequest) -> HttpResponse:
         ids = _selection(request, BULK_MAX)
     except BadSelection as exc:
         return _bulk_refused(request, str(exc))
-    own = list(
-        GenerationTask.objects.filter(
-            pk__in=ids, owner_id=request.user.pk, state=State.SUCCEEDED, hidden=False
-        ).values_list("pk", flat=True)
-    )
+    own = services.set_hidden(owner=request.user, task_ids=ids, hidden=True)
     if not own:
         return _bulk_refused(
             request, "None of these videos are yours: only their owners can hide them."
         )
-    GenerationTask.objects.filter(pk__in=own).update(
-        hidden=True, updated_at=timezone.now()
-    )
     text = f"Hid {_videos(len(own))} from the gallery and your task list."
     if len(own) < len(ids):
         text += f" {_videos(len(ids) - len(own))} by teammates stayed."
@@ -411,66 +398,21 @@ def bulk_collect(request: AuthedHttpRequest) -> HttpResponse:
         ids = _selection(request, BULK_MAX)
     except BadSelection as exc:
         return _bulk_refused(request, str(exc))
-    collection = _chosen_collection(request)
-    title = request.POST.get("new_title", "").strip()
-    if collection is None and not title:
-        return _bulk_refused(request, "Choose a collection or type a title for one.")
-    if collection is None and len(title) > 200:
-        return _bulk_refused(request, "Keep the title under 200 characters.")
+    collection = chosen_collection(request)
     try:
-        collection, added = collect_videos(
-            owner=request.user, task_ids=ids, collection=collection, title=title
+        collection, added = services.collect_videos(
+            owner=request.user,
+            task_ids=ids,
+            collection=collection,
+            title=request.POST.get("new_title", ""),
         )
-    except BadSelection as exc:
+    except services.Refused as exc:
         return _bulk_refused(request, str(exc))
     text = f"Added {_videos(added)} to “{collection.title}”."
     if added == 0:
         text = f"Those videos are already in “{collection.title}”."
     messages.success(request, text)
     return _bulk_done(request)
-
-
-def _chosen_collection(request: AuthedHttpRequest) -> Collection | None:
-    raw = request.POST.get("collection", "")
-    if raw in {"", "new"}:  # "new" as the detail page's collection form says it
-        return None
-    if not forms.is_id(raw):
-        raise Http404("No such collection.")
-    collection = Collection.objects.filter(
-        pk=int(raw), owner_id=request.user.pk
-    ).first()
-    if collection is None:
-        raise Http404("No such collection.")
-    return collection
-
-
-def collect_videos(
-    *,
-    owner: User,
-    task_ids: list[int],
-    collection: Collection | None,
-    title: str,
-) -> tuple[Collection, int]:
-    """Append the selected videos the owner may share to a collection.
-
-    The same rule as everywhere else (``sharing.available_q``): the member's own
-    videos and teammates' that are not private. A new collection is created only
-    when there is something to put in it. Returns (collection, added).
-    """
-    videos = list(
-        VideoAsset.objects.filter(
-            sharing.available_q(owner.pk), task_id__in=task_ids
-        ).order_by("-task_id")
-    )
-    if not videos:
-        raise BadSelection("None of the selected videos can go into a collection.")
-    with transaction.atomic():
-        if collection is None:
-            collection = Collection.objects.create(owner=owner, title=title)
-        added = sharing.add_to_collection(
-            owner=owner, collection=collection, videos=videos
-        )
-    return collection, added
 
 
 # ---------- Shared bulk plumbing ----------

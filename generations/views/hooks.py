@@ -18,11 +18,11 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from generations.models import GenerationTask, State
+from generations.models import POLLED_STATES, GenerationTask, State
 from generations.pipeline.common import hash_token
 
 MAX_CALLBACK_BYTES = 64 * 1024
-HINTABLE = (State.WAITING, State.GENERATING, State.UNKNOWN)
+HINTABLE = POLLED_STATES | {State.UNKNOWN}
 
 
 @csrf_exempt

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_safe
 
 from generations import images
 from generations.models import InputImage
+from generations.models.tasks import visible_to_q
 from generations.views.common import AuthedHttpRequest, visible_video_task_or_404
 
 CHUNK_SIZE = 64 * 1024
@@ -153,10 +154,7 @@ def input_image_file(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
     image = (
         InputImage.objects.filter(pk=pk)
         .exclude(file="")
-        .filter(
-            Q(owner_id=user.pk)
-            | Q(task__is_private=False, task__hidden=False, task__isnull=False)
-        )
+        .filter(Q(owner_id=user.pk) | visible_to_q(user.pk, "task__"))
         .first()
     )
     if image is None:

@@ -24,9 +24,8 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect
 
 from generations import overview as stats
-from generations.models import State
+from generations.models import FailCode, State
 from generations.pipeline import schedule
-from generations.pipeline.unknown import UNCONFIRMED
 from generations.views.cards import STATE_TONES
 from generations.views.common import AuthedHttpRequest
 
@@ -125,7 +124,10 @@ def percent(share: float | None) -> str:
 # The admin's task list, filtered to each kind of attention where a filter says it.
 ATTENTION_FILTERS: dict[str, dict[str, str]] = {
     "unknown": {"state__exact": State.UNKNOWN},
-    "unconfirmed": {"state__exact": State.FAILED, "fail_code": UNCONFIRMED},
+    "unconfirmed": {
+        "state__exact": State.FAILED,
+        "fail_code": FailCode.SUBMISSION_UNCONFIRMED,
+    },
     "download": {"state__exact": State.DOWNLOADING},
 }
 

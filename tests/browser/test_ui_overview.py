@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from generations import overview
 from generations.models import GenerationTask, State
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,6 +22,7 @@ def _provider(monkeypatch: pytest.MonkeyPatch) -> None:
             return 74.87
 
     monkeypatch.setattr("generations.pipeline.common.get_client", Balance)
+    overview.refresh_provider_balance()  # what the scheduled worker job does
 
 
 def log_in(page: Page, live_server: Any, username: str) -> None:
