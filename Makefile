@@ -5,11 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format chromium test-fast test-scaleout screenshots clean help
+.PHONY: run test lint format chromium gettext catalogs messages test-fast test-scaleout screenshots clean help
 
 help:
-	@echo "make run     start web, workers, dispatcher and simulator (Ctrl-C stops all)"
-	@echo "make test    lint + the whole test suite (installs what it needs)"
+	@echo "make run      start web, workers, dispatcher and simulator (Ctrl-C stops all)"
+	@echo "make test     lint + the whole test suite (installs what it needs)"
+	@echo "make messages update locale/*.po after adding or changing strings"
 
 $(STAMP): pyproject.toml
 	@python_bin=$$(.ci/find-python) || exit 1; \
@@ -21,7 +22,31 @@ $(STAMP): pyproject.toml
 var:
 	@mkdir -p var
 
-run: $(STAMP) var
+# Translations: the .po sources live in the repo, the compiled .mo files are built
+# here (GNU gettext's msgfmt; installed like chromium when missing).
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+gettext:
+	@if ! command -v msgfmt >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing GNU gettext for the translations"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; \
+	  else echo "msgfmt missing: install GNU gettext" >&2; exit 1; fi; \
+	fi
+
+%.mo: %.po | gettext
+	@msgfmt --check --output-file=$@ $<
+
+catalogs: $(MO_FILES)
+
+# After adding or changing a string: refresh the catalogs, then translate the new
+# entries in locale/ru/LC_MESSAGES/*.po (make test fails until none is missing).
+messages: $(STAMP) gettext
+	$(PY) manage.py makemessages --locale ru --no-location --no-obsolete --ignore '.venv/*' --ignore 'var/*'
+	$(PY) manage.py makemessages --locale ru --no-location --no-obsolete --domain djangojs --ignore '.venv/*' --ignore 'var/*' --ignore 'static/vendor/*'
+
+run: $(STAMP) var catalogs
 	$(PY) manage.py migrate --noinput -v 0
 	@$(PY) manage.py ensure_demo_user
 	@echo "Open http://127.0.0.1:8000/ and log in with the account above."
@@ -53,21 +78,21 @@ SCALEOUT_TESTS ?= tests/test_pipeline_sim.py tests/test_webhooks.py tests/test_c
 	tests/test_credits.py tests/test_credits_concurrency.py tests/test_credits_state_machine.py \
 	tests/browser/test_e2e_real_processes.py
 
-test: $(STAMP) var chromium lint
+test: $(STAMP) var catalogs chromium lint
 	$(VENV)/bin/pytest
 	@$(MAKE) --no-print-directory test-scaleout
 
-test-scaleout: $(STAMP) var
+test-scaleout: $(STAMP) var catalogs
 	@if DATABASE_URL=$(SCALEOUT_DATABASE_URL) REDIS_URL=$(SCALEOUT_REDIS_URL) \
 	    $(PY) .ci/services-up; then \
 	  DATABASE_URL=$(SCALEOUT_DATABASE_URL) REDIS_URL=$(SCALEOUT_REDIS_URL) \
 	    $(VENV)/bin/pytest $(SCALEOUT_TESTS); \
 	else echo "SKIPPED the PostgreSQL + Redis run: the services cannot be reached (see above)"; fi
 
-test-fast: $(STAMP) var
+test-fast: $(STAMP) var catalogs
 	$(VENV)/bin/pytest -m "not browser and not slow"
 
-screenshots: $(STAMP) var
+screenshots: $(STAMP) var catalogs
 	$(PY) manage.py screenshots
 
 clean:

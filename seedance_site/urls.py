@@ -3,8 +3,9 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.i18n import JavaScriptCatalog
 
-from generations import security
+from generations import i18n, security
 from generations.views import health
 
 # The admin's log-in page is throttled like ours (generations/security.py).
@@ -15,5 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("login/", security.login_view, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
+    path("i18n/language/", i18n.set_language, name="set_language"),
+    path("i18n/catalog.js", JavaScriptCatalog.as_view(), name="javascript_catalog"),
     path("", include("generations.urls")),
 ]

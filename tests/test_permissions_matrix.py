@@ -48,6 +48,8 @@ PUBLIC = {
     "share_video_file",
     "share_poster",
     "share_not_found",
+    "set_language",  # a visitor's cookie; only a member's POST stores a choice
+    "javascript_catalog",
     None,  # "s/": the public share 404
 }
 STAFF_PREFIX = "staff/"

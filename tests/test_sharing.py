@@ -400,7 +400,7 @@ def test_it_exposes_no_internal_ids_and_no_third_party_urls(
     for url in re.findall(r"""https?://[^"'\s<>]+""", page):
         assert url.startswith("https://share.example.test/s/"), url
     for src in re.findall(r'(?:src|href)="([^"]+)"', page):
-        assert src.startswith(("/s/", "/static/")), src
+        assert src.startswith(("/s/", "/static/", "/i18n/language/")), src
     assert "default-src 'none'" in response["Content-Security-Policy"]
 
 

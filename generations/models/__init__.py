@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from generations.models.credits import CreditAccount, LedgerEntry, PriceRule
 from generations.models.favourites import Favourite
+from generations.models.members import MemberLanguage
 from generations.models.operations import DispatcherLease
 from generations.models.presets import Preset
 from generations.models.sharing import Collection, CollectionItem, ShareLink
@@ -37,6 +38,7 @@ __all__ = [
     "GenerationTask",
     "InputImage",
     "LedgerEntry",
+    "MemberLanguage",
     "Mode",
     "PriceRule",
     "Preset",
