@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('generations', '0008_leader'),
+        ('generations', '0009_consolidate_balance_schedule'),
     ]
 
     operations = [
