@@ -2,10 +2,10 @@
 
 Login throttling counts per (username, address) pair and per address, never per
 username alone: a stranger guessing a member's password locks out only their own
-address, never the member. An attempt takes its pair slot *before* the password
-is checked, so parallel guesses at one account cannot all slip past the limit (a
-success gives it back); the address counts failures only, so a whole team behind
-one NAT can log in at once.
+address, never the member. An attempt takes its slots (database rows) *before*
+the password is checked, so parallel guesses cannot all slip past a limit; a
+success gives its slots back, so a whole team behind one NAT can log in at once.
+Windows slide (an attempt counts for 15 minutes after it was made).
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest, HttpResponse
 
 from generations.apixo import contract
+from generations.models import LoginSlot
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -89,20 +89,26 @@ def _digest(*parts: str) -> str:
 
 @dataclass(frozen=True)
 class LoginAttempt:
-    """The counter slots one login attempt took."""
+    """The counter slots (LoginSlot rows) one login attempt took."""
 
-    pair_key: str
-    address_key: str
-    window_end: float
+    slot_ids: tuple[int, ...]
+    address_slot_id: int
 
     def succeeded(self) -> None:
-        # The member is who they say: forget this pair's failures.
-        cache.delete(self.pair_key)
+        # The member is who they say: this attempt counts against nothing, and
+        # the pair's earlier failures are forgotten.
+        pair_key = (
+            LoginSlot.objects.filter(pk__in=self.slot_ids)
+            .exclude(pk=self.address_slot_id)
+            .values_list("key", flat=True)
+            .first()
+        )
+        LoginSlot.objects.filter(pk__in=self.slot_ids).delete()
+        if pair_key:
+            LoginSlot.objects.filter(key=pair_key).delete()
 
     def failed(self) -> None:
-        # Only failures count against the address: a team behind one NAT may
-        # all log in at nine o'clock.
-        _take(self.address_key, self.window_end, time.time())
+        """The slots stay taken until they slide out of the window."""
 
 
 class LoginThrottled(Exception):
@@ -121,17 +127,23 @@ class LoginThrottled(Exception):
         )
 
 
-def _take(key: str, window_end: float, now: float) -> int:
-    ttl = max(1, math.ceil(window_end - now)) + 60
-    cache.add(key, 0, timeout=ttl)
-    try:
-        count = int(cache.incr(key))
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=ttl)
-        count = 1
-    # Some backends (the file cache) reset the expiry on incr: set it again.
-    cache.touch(key, timeout=ttl)
-    return count
+def _reserve(key: str, limit: int, now: float) -> tuple[int, float | None]:
+    """Take a slot of ``key``; returns its id and, if over the limit, the seconds
+    until the oldest slot in the window slides out (the slot is then given back).
+
+    The INSERT comes first and the COUNT second, so of any number of parallel
+    attempts at most ``limit`` can see themselves within it (a database
+    reservation, never a read-then-write cache counter).
+    """
+    since = now - WINDOW_SECONDS
+    LoginSlot.objects.filter(key=key, at__lte=since).delete()
+    slot = LoginSlot.objects.create(key=key, at=now)
+    window = LoginSlot.objects.filter(key=key, at__gt=since)
+    if window.count() <= limit:
+        return slot.pk, None
+    slot.delete()  # refused unchecked: it does not extend the pause
+    oldest = window.order_by("at").values_list("at", flat=True).first()
+    return slot.pk, max(1.0, (oldest if oldest is not None else now) - since)
 
 
 def begin_login(
@@ -139,25 +151,24 @@ def begin_login(
 ) -> LoginAttempt:
     """Take one attempt's slots, or raise LoginThrottled without checking anything.
 
-    Windows are fixed (aligned to ``WINDOW_SECONDS``), so the wait is predictable.
+    Windows slide: an attempt counts for ``WINDOW_SECONDS`` after it was made, so
+    no boundary lets twice the limit through. The address counts attempts being
+    checked and failures; a success gives its slot back, so a team behind one NAT
+    may all log in at nine o'clock.
     """
     now = time.time() if now is None else now
-    window = int(now // WINDOW_SECONDS)
-    window_end = (window + 1) * WINDOW_SECONDS
     group = address_group(client_address(request))
     who = username.strip().lower()[:150]
-    attempt = LoginAttempt(
-        pair_key=f"seedance:login:pair:{window}:{_digest(who, group)}",
-        address_key=f"seedance:login:address:{window}:{_digest(group)}",
-        window_end=window_end,
-    )
-    # The pair's slot is taken up front, so parallel guesses at one account
-    # cannot all pass; the address is only read (its failures are counted after).
-    pair_count = _take(attempt.pair_key, window_end, now)
-    address_failures = int(cache.get(attempt.address_key) or 0)
-    if pair_count > pair_limit() or address_failures >= address_limit():
-        raise LoginThrottled(window_end - now)
-    return attempt
+    pair_key = f"pair:{_digest(who, group)}"
+    address_key = f"address:{_digest(group)}"
+    pair_id, pair_wait = _reserve(pair_key, pair_limit(), now)
+    if pair_wait is not None:
+        raise LoginThrottled(pair_wait)
+    address_id, address_wait = _reserve(address_key, address_limit(), now)
+    if address_wait is not None:
+        LoginSlot.objects.filter(pk=pair_id).delete()
+        raise LoginThrottled(address_wait)
+    return LoginAttempt(slot_ids=(pair_id, address_id), address_slot_id=address_id)
 
 
 class ThrottledLoginMixin(AuthenticationForm):
@@ -168,6 +179,7 @@ class ThrottledLoginMixin(AuthenticationForm):
         "throttled": "%(message)s",
     }
     throttled = False
+    retry_after = WINDOW_SECONDS
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username")
@@ -178,6 +190,7 @@ class ThrottledLoginMixin(AuthenticationForm):
             attempt = begin_login(self.request, str(username))
         except LoginThrottled as exc:
             self.throttled = True
+            self.retry_after = max(1, math.ceil(exc.seconds_left))
             raise forms.ValidationError(
                 self.error_messages["throttled"],
                 code="throttled",
@@ -186,7 +199,7 @@ class ThrottledLoginMixin(AuthenticationForm):
         try:
             cleaned = super().clean()
         except forms.ValidationError:
-            attempt.failed()  # the pair's slot stays taken too
+            attempt.failed()
             raise
         attempt.succeeded()
         return cleaned
@@ -213,7 +226,7 @@ class ThrottledLoginView(auth_views.LoginView):
         response = super().form_invalid(form)
         if getattr(form, "throttled", False):
             response.status_code = 429
-            response["Retry-After"] = str(WINDOW_SECONDS)
+            response["Retry-After"] = str(getattr(form, "retry_after", WINDOW_SECONDS))
         return response
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from generations.models.credits import CreditAccount, LedgerEntry, PriceRule
 from generations.models.favourites import Favourite
-from generations.models.operations import DispatcherLease
+from generations.models.operations import DispatcherLease, LoginSlot
 from generations.models.presets import Preset
 from generations.models.sharing import Collection, CollectionItem, ShareLink
 from generations.models.tasks import (
@@ -31,6 +31,7 @@ __all__ = [
     "GenerationTask",
     "InputImage",
     "LedgerEntry",
+    "LoginSlot",
     "Mode",
     "PriceRule",
     "Preset",
