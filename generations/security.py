@@ -10,8 +10,10 @@ Windows slide (an attempt counts for 15 minutes after it was made).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import ipaddress
+import json
 import math
 import socket
 import time
@@ -318,3 +320,72 @@ def parse_ip_host(host: str) -> Address | None:
         except OSError:
             return None
     return None
+
+
+# --- Bounded parsing of dates and JSON --------------------------------------------
+
+# Every date or moment a request may name lies in this range; outside it Python's
+# datetime arithmetic (a time zone, a day added) overflows into a 500.
+EARLIEST_DAY = dt.date(1970, 1, 1)
+LATEST_DAY = dt.date(2199, 12, 31)
+MAX_JSON_DEPTH = 32
+
+
+class UnboundedInput(ValueError):
+    """A date or JSON document outside what we agree to parse."""
+
+
+def bounded_day(day: dt.date) -> dt.date:
+    """``day`` if it lies in [EARLIEST_DAY, LATEST_DAY]; raises UnboundedInput."""
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise UnboundedInput(f"Dates must lie between {EARLIEST_DAY} and {LATEST_DAY}.")
+    return day
+
+
+def bounded_moment(moment: dt.datetime) -> dt.datetime:
+    """``moment`` (naive means UTC) in UTC, if its day is within bounds; raises
+    UnboundedInput (``0001-01-01T00:00+23:59`` is a day before year 1 in UTC)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    try:
+        in_utc = moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise UnboundedInput("The time is out of range.") from None
+    bounded_day(in_utc.date())
+    return in_utc
+
+
+def json_depth_within(body: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True if no array or object in ``body`` nests deeper than ``limit``.
+
+    A scan without recursion (strings and their escapes skipped), so a deep
+    document is refused before ``json.loads`` would recurse into it.
+    """
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif char in "]}":
+            depth -= 1
+    return True
+
+
+def load_json(body: bytes | str, limit: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` of a document no deeper than ``limit``; raises ValueError
+    (UnboundedInput for a too-deep one, json's own error for malformed ones)."""
+    if not json_depth_within(body, limit):
+        raise UnboundedInput("The JSON document is nested too deeply.")
+    return json.loads(body)
