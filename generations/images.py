@@ -209,10 +209,22 @@ def check_image_url(url: str) -> str:
         raise ImageRejected("The image address has no host name.")
     if parts.username or parts.password:
         raise ImageRejected("The image address must not contain a password.")
-    if _is_local_host(host):
+    try:
+        # What a resolver would look up: Unicode, percent-encoded and full-width
+        # spellings of 127.0.0.1 must not slip past the address check.
+        normal = security.normalise_host(host)
+    except ValueError:
+        raise ImageRejected("This is not a valid image address.") from None
+    if _is_local_host(normal):
         raise ImageRejected(
             "The image address must be on the public internet, not a local or "
             "private network."
+        )
+    address = security.parse_ip_host(normal)
+    if address is not None and not security.is_canonical_ip_host(host, address):
+        raise ImageRejected(
+            "Write the image address's IP address the usual way "
+            f"({address}), or use its host name."
         )
     return url
 

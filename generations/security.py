@@ -17,9 +17,12 @@ import json
 import math
 import socket
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
+import idna
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -304,6 +307,34 @@ def is_public_address(address: Address) -> bool:
         if inner is not None and not is_public_address(inner):
             return False
     return address.is_global and not address.is_multicast
+
+
+# Full stops a resolver (or IDNA) reads as ".": ideographic, full-width, halfwidth.
+FULL_STOPS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+
+
+def normalise_host(host: str) -> str:
+    """The host a resolver would look up: percent-decoded, IDNA UTS46-mapped
+    (full-width and circled digits, ideographic full stops), lower case, without
+    trailing dots. ``①②⑦。0。0。1`` and ``127.0.0.1%2e`` become ``127.0.0.1``.
+
+    Raises ValueError for a host no resolver would accept.
+    """
+    decoded = unquote(host, errors="strict")
+    if "%" in decoded and not decoded.startswith(("fe80:", "[")):
+        raise ValueError("a host name cannot contain %")
+    mapped = unicodedata.normalize("NFKC", decoded.translate(FULL_STOPS))
+    try:
+        mapped = idna.uts46_remap(mapped, std3_rules=False, transitional=False)
+    except idna.IDNAError as exc:
+        raise ValueError(str(exc)) from None
+    return mapped.translate(FULL_STOPS).lower().rstrip(".")
+
+
+def is_canonical_ip_host(host: str, address: Address) -> bool:
+    """True if ``host`` (as urlsplit gives it: lower case, no brackets) is the
+    address spelled the one usual way (``127.0.0.1``, ``2001:db8::1``)."""
+    return host == str(address)
 
 
 def parse_ip_host(host: str) -> Address | None:
