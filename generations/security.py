@@ -30,7 +30,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.template import loader
 
 from generations.apixo import contract
 from generations.models import LoginSlot
@@ -275,6 +276,19 @@ class CappedUploadHandler(FileUploadHandler):
                 self.file_name or "upload", self.content_type, self.received
             )
         return None
+
+
+def max_files_per_request() -> int:
+    return int(getattr(settings, "DATA_UPLOAD_MAX_NUMBER_FILES", 100) or 100)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 400 page: Django refuses a request with more files than
+    ``DATA_UPLOAD_MAX_NUMBER_FILES`` (or fields) before any is read."""
+    page = loader.get_template("400.html").render(
+        {"max_files": max_files_per_request()}
+    )
+    return HttpResponseBadRequest(page)
 
 
 # --- Public addresses ---------------------------------------------------------------

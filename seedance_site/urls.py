@@ -17,3 +17,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("healthz", health.healthz, name="healthz"),
     path("", include("generations.urls")),
 ]
+
+# A refused request (too many files, fields or a malformed body) says why.
+handler400 = "generations.security.bad_request"

@@ -6,6 +6,7 @@ import io
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -249,3 +250,26 @@ def test_it_prefills_only_allowed_values_from_a_remix_link() -> None:
         "sound": False,
         "fixed_lens": True,
     }
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_request_with_too_many_files(client: Any, alice: Any) -> None:
+    """One request may not carry a hundred 10 MB files: past the limit Django
+    refuses it before reading any, and the page says why."""
+    client.force_login(alice)
+    balance = alice.credit_account.balance
+    files = {
+        f"file{n}": SimpleUploadedFile(f"f{n}.png", b"\x89PNG" + b"0" * 1000)
+        for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1)
+    }
+    response = client.post(
+        "/tasks/",
+        {"prompt": "a lighthouse in a storm", "mode": "image-to-video", **files},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert f"more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files" in page
+    assert "Nothing was saved" in page
+    assert not InputImage.objects.exists()
+    alice.credit_account.refresh_from_db()
+    assert alice.credit_account.balance == balance
