@@ -12,7 +12,6 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-
 # Shown on the public page and in link previews: a few paragraphs at most.
 DESCRIPTION_MAX_LENGTH = 2000
 
