@@ -43,8 +43,9 @@ class CollectionForm(forms.ModelForm[Collection]):
         # Refused, but never echoed back whole: the page stays small.
         description = self.data.get("description") if self.is_bound else None
         if description and len(description) > DESCRIPTION_MAX_LENGTH:
-            self.data = self.data.copy()
-            self.data["description"] = description[: DESCRIPTION_MAX_LENGTH + 1]
+            data = self.data.copy()  # type: ignore[attr-defined]
+            data["description"] = description[: DESCRIPTION_MAX_LENGTH + 1]
+            self.data = data
 
     def clean_title(self) -> str:
         title: str = self.cleaned_data["title"].strip()
