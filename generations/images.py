@@ -7,6 +7,7 @@ through signed, expiring URLs. Linked images are checked but never fetched by us
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import warnings
@@ -18,7 +19,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from generations import security
@@ -37,6 +40,8 @@ MAX_PIXELS = 2560 * 1600
 JPEG_SCALES = (1, 2, 4, 8)
 ALLOWED_FORMATS = frozenset(contract.IMAGE_FORMATS)
 SIGNING_SALT = "input-image"
+# How long a frame no task uses (a refused or abandoned submission) is kept.
+DRAFT_IMAGE_TTL = dt.timedelta(hours=24)
 URL_MAX_LENGTH = 2000
 
 
@@ -216,23 +221,61 @@ def _to_srgb(image: Image.Image, mode: str) -> Image.Image:
     return image if image.mode == mode else image.convert(mode)
 
 
+def content_name(prepared: PreparedImage) -> str:
+    """Where an upload's bytes live: named by their sha256, so the same image
+    uploaded twice (or by two members) is one file."""
+    digest = prepared.sha256
+    return f"inputs/{digest[:2]}/{digest}{prepared.extension}"
+
+
+def _ensure_file(name: str, data: bytes) -> None:
+    if default_storage.exists(name):
+        return
+    saved = default_storage.save(name, ContentFile(data))
+    if saved != name:  # written by a concurrent upload of the same bytes
+        default_storage.delete(saved)
+
+
 def save_prepared(
     prepared: PreparedImage, *, owner: AbstractBaseUser, position: int
 ) -> InputImage:
-    image = InputImage(
+    """A draft row (no task yet) for a prepared upload, its file shared by
+    content. The row comes first, so the draft sweeper (``clean_drafts``) sees
+    the file as referenced before it exists."""
+    name = content_name(prepared)
+    image = InputImage.objects.create(
         owner_id=owner.pk,
         position=position,
         width=prepared.width,
         height=prepared.height,
         sha256=prepared.sha256,
+        file=name,
     )
-    image.file.save(
-        f"{prepared.sha256}{prepared.extension}",
-        ContentFile(prepared.data),
-        save=False,
-    )
-    image.save()
+    _ensure_file(name, prepared.data)
+    # A sweep that deleted this name between its check and our row is repaired.
+    _ensure_file(name, prepared.data)
     return image
+
+
+def clean_drafts(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete frames never used by a task (refused or abandoned submissions)
+    once older than ``DRAFT_IMAGE_TTL``, then the files no row names any more.
+
+    A draft lives that long so a member refused at the hold (daily limit) can
+    retry with the frames kept (``GenerationForm``'s image refs).
+    """
+    now = now or timezone.now()
+    drafts = InputImage.objects.filter(
+        task__isnull=True, created_at__lt=now - DRAFT_IMAGE_TTL
+    )
+    names = set(drafts.exclude(file="").values_list("file", flat=True))
+    deleted, _ = drafts.delete()
+    removed = 0
+    for name in sorted(names):
+        if not InputImage.objects.filter(file=name).exists():
+            default_storage.delete(name)
+            removed += 1
+    return {"drafts_deleted": deleted, "files_deleted": removed}
 
 
 def store_upload(

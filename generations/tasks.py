@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generations import images
 from generations.pipeline import dispatch, download, poll, submit, unknown
 
 
@@ -23,3 +24,7 @@ def resolve_unknown(task_id: int) -> None:
 
 def sweep() -> dict[str, int]:
     return dispatch.sweep()
+
+
+def clean_upload_drafts() -> dict[str, int]:
+    return images.clean_drafts()
