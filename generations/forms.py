@@ -12,7 +12,7 @@ from django import forms
 from django.contrib.auth.models import AbstractBaseUser, User
 from django.core import signing
 
-from generations import credits, images
+from generations import credits, images, security
 from generations.apixo import contract
 from generations.models import Delivery, InputImage, Mode, Routing
 from generations.models.tasks import AspectRatio
@@ -427,10 +427,10 @@ def initial_from_preset(params: Mapping[str, Any]) -> dict[str, Any]:
 
 OWNER_FILTERS = [("", "Everyone"), ("mine", "Mine")]
 SOUND_FILTERS = [("", "Any sound"), ("on", "With sound"), ("off", "Silent")]
-# Dates far outside this range cannot be made timezone-aware without overflowing.
-DATE_MIN = dt.date(2000, 1, 1)
-DATE_MAX = dt.date(2999, 12, 31)
-DATE_ERROR = "Choose a date between 2000 and 2999."
+# One range for every date a request names (generations/security.py).
+DATE_MIN = security.EARLIEST_DAY
+DATE_MAX = security.LATEST_DAY
+DATE_ERROR = f"Choose a date between {DATE_MIN.year} and {DATE_MAX.year}."
 
 
 class GalleryFilterForm(forms.Form):

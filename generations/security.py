@@ -369,10 +369,11 @@ def parse_ip_host(host: str) -> Address | None:
 
 # --- Bounded parsing of dates and JSON --------------------------------------------
 
-# Every date or moment a request may name lies in this range; outside it Python's
-# datetime arithmetic (a time zone, a day added) overflows into a 500.
+# Every date or moment a request may name lies in this range (gallery filters,
+# exports, the live refresh); outside it Python's datetime arithmetic (a time
+# zone, a day added) overflows into a 500.
 EARLIEST_DAY = dt.date(1970, 1, 1)
-LATEST_DAY = dt.date(2199, 12, 31)
+LATEST_DAY = dt.date(2999, 12, 31)
 MAX_JSON_DEPTH = 32
 
 
