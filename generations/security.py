@@ -142,7 +142,9 @@ def _reserve(key: str, limit: int, now: float) -> tuple[int, float | None]:
     reservation, never a read-then-write cache counter).
     """
     since = now - WINDOW_SECONDS
-    LoginSlot.objects.filter(key=key, at__lte=since).delete()
+    # Slots that slid out of every window, of any key: the table holds only the
+    # last 15 minutes of attempts.
+    LoginSlot.objects.filter(at__lte=since).delete()
     slot = LoginSlot.objects.create(key=key, at=now)
     window = LoginSlot.objects.filter(key=key, at__gt=since)
     if window.count() <= limit:
