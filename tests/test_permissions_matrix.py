@@ -420,6 +420,8 @@ def test_it_lets_view_only_staff_read_the_admin_and_change_nothing(
     client.force_login(viewer)
     before = database_rows()
     problems: list[tuple[str, str, Any]] = []
+    if client.get("/admin/").status_code != 200:
+        problems.append(("GET", "/admin/", "viewer cannot open the index"))
     for model, model_admin in admin.site._registry.items():
         info = f"admin:{model._meta.app_label}_{model._meta.model_name}"
         obj = model._default_manager.order_by("pk").first()
