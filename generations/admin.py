@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django_q import admin as q_admin
 
 from generations import credits
 from generations.models import (
@@ -84,13 +85,17 @@ class CreditAccountAdmin(admin.ModelAdmin[CreditAccount]):
     ) -> bool:
         return False  # its ledger rows are kept forever
 
-    @admin.action(description="Grant credits to the selected members")
+    @admin.action(
+        description="Grant credits to the selected members", permissions=["change"]
+    )
     def grant_credits(
         self, request: HttpRequest, queryset: QuerySet[CreditAccount]
     ) -> HttpResponse | None:
         return self._credit_action(request, queryset, GrantForm, "grant_credits")
 
-    @admin.action(description="Adjust credits of the selected members")
+    @admin.action(
+        description="Adjust credits of the selected members", permissions=["change"]
+    )
     def adjust_credits(
         self, request: HttpRequest, queryset: QuerySet[CreditAccount]
     ) -> HttpResponse | None:
@@ -219,6 +224,10 @@ class MemberAdmin(UserAdmin[User]):
 
 admin.site.unregister(User)
 admin.site.register(User, MemberAdmin)
+
+# django-q2's "Resubmit selected tasks" re-runs jobs (a submit could reach the
+# provider again): only staff who may change those rows may use it, not viewers.
+q_admin.resubmit_task.allowed_permissions = ("change",)  # type: ignore[attr-defined]
 
 # --- Media and sharing ------------------------------------------------------------
 

@@ -68,6 +68,21 @@ def account_for(user: User) -> CreditAccount:
     return account
 
 
+def check_affordable(user: User, *, needed: int) -> None:
+    """Raises InsufficientCredits if the balance cannot cover ``needed`` now.
+
+    A cheap check before expensive work (decoding uploaded frames); the hold
+    still decides, atomically, when the tasks are created.
+    """
+    balance = (
+        CreditAccount.objects.filter(user_id=user.pk)
+        .values_list("balance", flat=True)
+        .first()
+    ) or 0
+    if balance < needed:
+        raise InsufficientCredits(needed, balance)
+
+
 def credits_per_second(*, resolution: str, sound: bool, routing: str = "") -> int:
     rules = {
         rule.routing: rule.credits_per_second

@@ -9,10 +9,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.core import signing
 
-from generations import images
+from generations import credits, images, security
 from generations.apixo import contract
 from generations.models import Delivery, InputImage, Mode, Routing
 from generations.models.tasks import AspectRatio
@@ -152,20 +152,49 @@ class GenerationForm(forms.Form):
     def image_mode(self) -> bool:
         return self.cleaned_data.get("mode") == Mode.IMAGE
 
-    def _clean_upload(self, name: str) -> images.PreparedImage | None:
+    def _clean_upload(self, name: str) -> Any:
+        """The cheap checks only (size, header); ``clean`` decodes later, once
+        everything else, credits included, is known to be fine."""
         upload = self.cleaned_data.get(name)
         if not upload or not self.image_mode:
             return None
         try:
-            return images.prepare_upload(upload)
+            images.inspect_upload(upload)
         except images.ImageRejected as exc:
             raise forms.ValidationError(exc.message, code="image") from None
+        return upload
 
-    def clean_start_image(self) -> images.PreparedImage | None:
+    def clean_start_image(self) -> Any:
         return self._clean_upload("start_image")
 
-    def clean_end_image(self) -> images.PreparedImage | None:
+    def clean_end_image(self) -> Any:
         return self._clean_upload("end_image")
+
+    def _decode_uploads(self) -> None:
+        """Decode and re-encode the uploads: the expensive step, run last, and
+        only for a form that is otherwise valid and that the member can pay for."""
+        uploads = [
+            slot
+            for slot, _position in SLOTS
+            if self.cleaned_data.get(f"{slot}_image") is not None
+        ]
+        if not uploads or self.errors:
+            return
+        if self.owner is not None and isinstance(self.owner, User):
+            needed = sum(params.cost() for params in self.variants())
+            try:
+                credits.check_affordable(self.owner, needed=needed)
+            except credits.InsufficientCredits as exc:
+                self.add_error(None, f"Not enough credits: {exc}")
+                return
+        for slot in uploads:
+            field = f"{slot}_image"
+            try:
+                prepared = images.prepare_upload(self.cleaned_data[field])
+            except images.ImageRejected as exc:
+                self.add_error(field, forms.ValidationError(exc.message, code="image"))
+                continue
+            self.cleaned_data[field] = prepared
 
     def _clean_url(self, name: str) -> str:
         url = str(self.cleaned_data.get(name) or "").strip()
@@ -232,6 +261,7 @@ class GenerationForm(forms.Form):
                 "Image to video needs a start frame: upload an image or give "
                 "its https address.",
             )
+        self._decode_uploads()
         return data
 
     def variants(self) -> list[GenerationParams]:
@@ -373,10 +403,10 @@ def initial_from_preset(params: Mapping[str, Any]) -> dict[str, Any]:
 
 OWNER_FILTERS = [("", "Everyone"), ("mine", "Mine")]
 SOUND_FILTERS = [("", "Any sound"), ("on", "With sound"), ("off", "Silent")]
-# Dates far outside this range cannot be made timezone-aware without overflowing.
-DATE_MIN = dt.date(2000, 1, 1)
-DATE_MAX = dt.date(2999, 12, 31)
-DATE_ERROR = "Choose a date between 2000 and 2999."
+# One range for every date a request names (generations/security.py).
+DATE_MIN = security.EARLIEST_DAY
+DATE_MAX = security.LATEST_DAY
+DATE_ERROR = f"Choose a date between {DATE_MIN.year} and {DATE_MAX.year}."
 
 
 class GalleryFilterForm(forms.Form):

@@ -7,6 +7,7 @@ through signed, expiring URLs. Linked images are checked but never fetched by us
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import warnings
@@ -18,7 +19,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from generations import security
@@ -26,10 +29,19 @@ from generations.apixo import contract
 from generations.models import InputImage
 
 MAX_BYTES = contract.MAX_IMAGE_BYTES
-# Well above any useful frame (8K is 33 MP) and far below a decompression bomb.
-MAX_PIXELS = 40_000_000
+# What the provider can use: its videos are at most 1080p, so a frame larger
+# than about 4096 px on a side only costs us CPU and memory to decode. Pixels are
+# decoded up to MAX_PIXELS (twice a 1080p frame): a larger JPEG (a 12 MP
+# phone photo) is decoded at a half, quarter or eighth of its size, which JPEG
+# does cheaply; PNG and WebP cannot, so they must fit. ``manage.py
+# bench_uploads`` measures the worst accepted upload.
+MAX_SIDE = 4096
+MAX_PIXELS = 2560 * 1600
+JPEG_SCALES = (1, 2, 4, 8)
 ALLOWED_FORMATS = frozenset(contract.IMAGE_FORMATS)
 SIGNING_SALT = "input-image"
+# How long a frame no task uses (a refused or abandoned submission) is kept.
+DRAFT_IMAGE_TTL = dt.timedelta(hours=24)
 URL_MAX_LENGTH = 2000
 
 
@@ -52,34 +64,60 @@ class PreparedImage:
     sha256: str
 
 
-def prepare_upload(uploaded_file: Any) -> PreparedImage:
-    """Check and re-encode an upload without writing anything.
+def inspect_upload(uploaded_file: Any) -> tuple[int, int]:
+    """The cheap checks of an upload, decoding nothing: its size in bytes, then
+    its header (format and dimensions). Returns (width, height).
 
     ``uploaded_file`` is a Django UploadedFile (or any file object with ``.size``).
     """
     size = getattr(uploaded_file, "size", None)
     if size is None or size > MAX_BYTES:
-        raise ImageRejected(
-            f"The image is larger than {MAX_BYTES // (1024 * 1024)} MB; "
-            "choose a smaller one."
-        )
+        raise ImageRejected(_too_large_message())
     if size == 0:
         raise ImageRejected("The image file is empty.")
     uploaded_file.seek(0)
+    try:
+        # Image.open reads the header only; the pixels stay undecoded.
+        with Image.open(uploaded_file) as probe:
+            if probe.format not in ALLOWED_FORMATS:
+                raise _not_an_image()
+            _check_pixels(probe.size, probe.format)
+            return probe.size
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRejected(_too_many_pixels_message()) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise _not_an_image() from None
+    finally:
+        uploaded_file.seek(0)
+
+
+def prepare_upload(uploaded_file: Any) -> PreparedImage:
+    """Check and re-encode an upload without writing anything: the header checks
+    first (``inspect_upload``), then the decode, bounded by ``MAX_SIDE``."""
+    inspect_upload(uploaded_file)
+    uploaded_file.seek(0)
     raw = uploaded_file.read(MAX_BYTES + 1)
     if len(raw) > MAX_BYTES:
-        raise ImageRejected(
-            f"The image is larger than {MAX_BYTES // (1024 * 1024)} MB; "
-            "choose a smaller one."
-        )
+        raise ImageRejected(_too_large_message())
     image = _decode(raw)
     return _reencode(image)
 
 
-def _decode(raw: bytes) -> Image.Image:
-    not_an_image = ImageRejected(
-        "This file is not a JPG, PNG or WebP image we can read."
+def _too_large_message() -> str:
+    return (
+        f"The image is larger than {MAX_BYTES // (1024 * 1024)} MB; "
+        "choose a smaller one."
     )
+
+
+def _not_an_image() -> ImageRejected:
+    return ImageRejected("This file is not a JPG, PNG or WebP image we can read.")
+
+
+def _decode(raw: bytes) -> Image.Image:
+    not_an_image = _not_an_image()
     with warnings.catch_warnings():
         # Pillow warns (and past twice the limit raises) on decompression bombs:
         # treat both as a rejection.
@@ -88,10 +126,11 @@ def _decode(raw: bytes) -> Image.Image:
             with Image.open(io.BytesIO(raw)) as probe:
                 if probe.format not in ALLOWED_FORMATS:
                     raise not_an_image
-                _check_pixels(probe.size)
+                _check_pixels(probe.size, probe.format)
                 probe.verify()
             # verify() leaves the image unusable: open it again to decode.
             image = Image.open(io.BytesIO(raw))
+            _decode_within_pixels(image)
             image.load()
         except ImageRejected:
             raise
@@ -102,22 +141,39 @@ def _decode(raw: bytes) -> Image.Image:
     return image
 
 
-def _check_pixels(size: tuple[int, int]) -> None:
+def _decode_within_pixels(image: Image.Image) -> None:
+    """Ask a large JPEG's decoder for a reduced scale (DCT scaling: cheap) so no
+    more than MAX_PIXELS are decoded."""
+    width, height = image.size
+    if image.format != "JPEG" or width * height <= MAX_PIXELS:
+        return
+    scale = next(
+        (s for s in JPEG_SCALES if (width // s) * (height // s) <= MAX_PIXELS),
+        JPEG_SCALES[-1],
+    )
+    image.draft(None, (-(-width // scale), -(-height // scale)))
+
+
+def _check_pixels(size: tuple[int, int], image_format: str | None) -> None:
     width, height = size
-    if width < 1 or height < 1 or width * height > MAX_PIXELS:
+    if width < 1 or height < 1 or max(width, height) > MAX_SIDE:
+        raise ImageRejected(_too_many_pixels_message())
+    if image_format != "JPEG" and width * height > MAX_PIXELS:
         raise ImageRejected(_too_many_pixels_message())
 
 
 def _too_many_pixels_message() -> str:
     return (
-        f"The image has more than {MAX_PIXELS // 1_000_000} megapixels; "
-        "use a smaller one."
+        f"The image is larger than {MAX_SIDE} pixels on a side (or "
+        f"{MAX_PIXELS / 1_000_000:.1f} megapixels, for PNG and WebP), more than a "
+        "video frame can use; scale it down and upload it again."
     )
 
 
 def _reencode(image: Image.Image) -> PreparedImage:
     source_format = image.format
-    image = ImageOps.exif_transpose(image)
+    # In place: a 4096 px frame is 64 MB of pixels, and every copy counts.
+    ImageOps.exif_transpose(image, in_place=True)
     has_alpha = image.mode in {"RGBA", "LA", "PA"} or (
         image.mode == "P" and "transparency" in image.info
     )
@@ -127,7 +183,9 @@ def _reencode(image: Image.Image) -> PreparedImage:
     image.info = {}
     out = io.BytesIO()
     if has_alpha or source_format == "PNG":
-        image.save(out, "PNG", optimize=True)
+        # Level 3, not ``optimize``: about as small for photos, at a third of
+        # the CPU time on a 4K frame.
+        image.save(out, "PNG", compress_level=3)
         extension = ".png"
     else:
         image.save(out, "JPEG", quality=92, optimize=True)
@@ -160,26 +218,64 @@ def _to_srgb(image: Image.Image, mode: str) -> Image.Image:
                 image = converted
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass  # a broken profile: keep the colours as they are
-    return image.convert(mode)
+    return image if image.mode == mode else image.convert(mode)
+
+
+def content_name(prepared: PreparedImage) -> str:
+    """Where an upload's bytes live: named by their sha256, so the same image
+    uploaded twice (or by two members) is one file."""
+    digest = prepared.sha256
+    return f"inputs/{digest[:2]}/{digest}{prepared.extension}"
+
+
+def _ensure_file(name: str, data: bytes) -> None:
+    if default_storage.exists(name):
+        return
+    saved = default_storage.save(name, ContentFile(data))
+    if saved != name:  # written by a concurrent upload of the same bytes
+        default_storage.delete(saved)
 
 
 def save_prepared(
     prepared: PreparedImage, *, owner: AbstractBaseUser, position: int
 ) -> InputImage:
-    image = InputImage(
+    """A draft row (no task yet) for a prepared upload, its file shared by
+    content. The row comes first, so the draft sweeper (``clean_drafts``) sees
+    the file as referenced before it exists."""
+    name = content_name(prepared)
+    image = InputImage.objects.create(
         owner_id=owner.pk,
         position=position,
         width=prepared.width,
         height=prepared.height,
         sha256=prepared.sha256,
+        file=name,
     )
-    image.file.save(
-        f"{prepared.sha256}{prepared.extension}",
-        ContentFile(prepared.data),
-        save=False,
-    )
-    image.save()
+    _ensure_file(name, prepared.data)
+    # A sweep that deleted this name between its check and our row is repaired.
+    _ensure_file(name, prepared.data)
     return image
+
+
+def clean_drafts(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete frames never used by a task (refused or abandoned submissions)
+    once older than ``DRAFT_IMAGE_TTL``, then the files no row names any more.
+
+    A draft lives that long so a member refused at the hold (daily limit) can
+    retry with the frames kept (``GenerationForm``'s image refs).
+    """
+    now = now or timezone.now()
+    drafts = InputImage.objects.filter(
+        task__isnull=True, created_at__lt=now - DRAFT_IMAGE_TTL
+    )
+    names = set(drafts.exclude(file="").values_list("file", flat=True))
+    deleted, _ = drafts.delete()
+    removed = 0
+    for name in sorted(names):
+        if not InputImage.objects.filter(file=name).exists():
+            default_storage.delete(name)
+            removed += 1
+    return {"drafts_deleted": deleted, "files_deleted": removed}
 
 
 def store_upload(
@@ -209,10 +305,22 @@ def check_image_url(url: str) -> str:
         raise ImageRejected("The image address has no host name.")
     if parts.username or parts.password:
         raise ImageRejected("The image address must not contain a password.")
-    if _is_local_host(host):
+    try:
+        # What a resolver would look up: Unicode, percent-encoded and full-width
+        # spellings of 127.0.0.1 must not slip past the address check.
+        normal = security.normalise_host(host)
+    except ValueError:
+        raise ImageRejected("This is not a valid image address.") from None
+    if _is_local_host(normal):
         raise ImageRejected(
             "The image address must be on the public internet, not a local or "
             "private network."
+        )
+    address = security.parse_ip_host(normal)
+    if address is not None and not security.is_canonical_ip_host(host, address):
+        raise ImageRejected(
+            "Write the image address's IP address the usual way "
+            f"({address}), or use its host name."
         )
     return url
 

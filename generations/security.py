@@ -2,33 +2,39 @@
 
 Login throttling counts per (username, address) pair and per address, never per
 username alone: a stranger guessing a member's password locks out only their own
-address, never the member. An attempt takes its pair slot *before* the password
-is checked, so parallel guesses at one account cannot all slip past the limit (a
-success gives it back); the address counts failures only, so a whole team behind
-one NAT can log in at once.
+address, never the member. An attempt takes its slots (database rows) *before*
+the password is checked, so parallel guesses cannot all slip past a limit; a
+success gives its slots back, so a whole team behind one NAT can log in at once.
+Windows slide (an attempt counts for 15 minutes after it was made).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import ipaddress
+import json
 import math
 import socket
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
+import idna
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.template import loader
 
 from generations.apixo import contract
+from generations.models import LoginSlot
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -89,20 +95,26 @@ def _digest(*parts: str) -> str:
 
 @dataclass(frozen=True)
 class LoginAttempt:
-    """The counter slots one login attempt took."""
+    """The counter slots (LoginSlot rows) one login attempt took."""
 
-    pair_key: str
-    address_key: str
-    window_end: float
+    slot_ids: tuple[int, ...]
+    address_slot_id: int
 
     def succeeded(self) -> None:
-        # The member is who they say: forget this pair's failures.
-        cache.delete(self.pair_key)
+        # The member is who they say: this attempt counts against nothing, and
+        # the pair's earlier failures are forgotten.
+        pair_key = (
+            LoginSlot.objects.filter(pk__in=self.slot_ids)
+            .exclude(pk=self.address_slot_id)
+            .values_list("key", flat=True)
+            .first()
+        )
+        LoginSlot.objects.filter(pk__in=self.slot_ids).delete()
+        if pair_key:
+            LoginSlot.objects.filter(key=pair_key).delete()
 
     def failed(self) -> None:
-        # Only failures count against the address: a team behind one NAT may
-        # all log in at nine o'clock.
-        _take(self.address_key, self.window_end, time.time())
+        """The slots stay taken until they slide out of the window."""
 
 
 class LoginThrottled(Exception):
@@ -121,17 +133,25 @@ class LoginThrottled(Exception):
         )
 
 
-def _take(key: str, window_end: float, now: float) -> int:
-    ttl = max(1, math.ceil(window_end - now)) + 60
-    cache.add(key, 0, timeout=ttl)
-    try:
-        count = int(cache.incr(key))
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=ttl)
-        count = 1
-    # Some backends (the file cache) reset the expiry on incr: set it again.
-    cache.touch(key, timeout=ttl)
-    return count
+def _reserve(key: str, limit: int, now: float) -> tuple[int, float | None]:
+    """Take a slot of ``key``; returns its id and, if over the limit, the seconds
+    until the oldest slot in the window slides out (the slot is then given back).
+
+    The INSERT comes first and the COUNT second, so of any number of parallel
+    attempts at most ``limit`` can see themselves within it (a database
+    reservation, never a read-then-write cache counter).
+    """
+    since = now - WINDOW_SECONDS
+    # Slots that slid out of every window, of any key: the table holds only the
+    # last 15 minutes of attempts.
+    LoginSlot.objects.filter(at__lte=since).delete()
+    slot = LoginSlot.objects.create(key=key, at=now)
+    window = LoginSlot.objects.filter(key=key, at__gt=since)
+    if window.count() <= limit:
+        return slot.pk, None
+    slot.delete()  # refused unchecked: it does not extend the pause
+    oldest = window.order_by("at").values_list("at", flat=True).first()
+    return slot.pk, max(1.0, (oldest if oldest is not None else now) - since)
 
 
 def begin_login(
@@ -139,25 +159,24 @@ def begin_login(
 ) -> LoginAttempt:
     """Take one attempt's slots, or raise LoginThrottled without checking anything.
 
-    Windows are fixed (aligned to ``WINDOW_SECONDS``), so the wait is predictable.
+    Windows slide: an attempt counts for ``WINDOW_SECONDS`` after it was made, so
+    no boundary lets twice the limit through. The address counts attempts being
+    checked and failures; a success gives its slot back, so a team behind one NAT
+    may all log in at nine o'clock.
     """
     now = time.time() if now is None else now
-    window = int(now // WINDOW_SECONDS)
-    window_end = (window + 1) * WINDOW_SECONDS
     group = address_group(client_address(request))
     who = username.strip().lower()[:150]
-    attempt = LoginAttempt(
-        pair_key=f"seedance:login:pair:{window}:{_digest(who, group)}",
-        address_key=f"seedance:login:address:{window}:{_digest(group)}",
-        window_end=window_end,
-    )
-    # The pair's slot is taken up front, so parallel guesses at one account
-    # cannot all pass; the address is only read (its failures are counted after).
-    pair_count = _take(attempt.pair_key, window_end, now)
-    address_failures = int(cache.get(attempt.address_key) or 0)
-    if pair_count > pair_limit() or address_failures >= address_limit():
-        raise LoginThrottled(window_end - now)
-    return attempt
+    pair_key = f"pair:{_digest(who, group)}"
+    address_key = f"address:{_digest(group)}"
+    pair_id, pair_wait = _reserve(pair_key, pair_limit(), now)
+    if pair_wait is not None:
+        raise LoginThrottled(pair_wait)
+    address_id, address_wait = _reserve(address_key, address_limit(), now)
+    if address_wait is not None:
+        LoginSlot.objects.filter(pk=pair_id).delete()
+        raise LoginThrottled(address_wait)
+    return LoginAttempt(slot_ids=(pair_id, address_id), address_slot_id=address_id)
 
 
 class ThrottledLoginMixin(AuthenticationForm):
@@ -168,6 +187,7 @@ class ThrottledLoginMixin(AuthenticationForm):
         "throttled": "%(message)s",
     }
     throttled = False
+    retry_after = WINDOW_SECONDS
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username")
@@ -178,6 +198,7 @@ class ThrottledLoginMixin(AuthenticationForm):
             attempt = begin_login(self.request, str(username))
         except LoginThrottled as exc:
             self.throttled = True
+            self.retry_after = max(1, math.ceil(exc.seconds_left))
             raise forms.ValidationError(
                 self.error_messages["throttled"],
                 code="throttled",
@@ -186,7 +207,7 @@ class ThrottledLoginMixin(AuthenticationForm):
         try:
             cleaned = super().clean()
         except forms.ValidationError:
-            attempt.failed()  # the pair's slot stays taken too
+            attempt.failed()
             raise
         attempt.succeeded()
         return cleaned
@@ -213,7 +234,7 @@ class ThrottledLoginView(auth_views.LoginView):
         response = super().form_invalid(form)
         if getattr(form, "throttled", False):
             response.status_code = 429
-            response["Retry-After"] = str(WINDOW_SECONDS)
+            response["Retry-After"] = str(getattr(form, "retry_after", WINDOW_SECONDS))
         return response
 
 
@@ -259,6 +280,19 @@ class CappedUploadHandler(FileUploadHandler):
         return None
 
 
+def max_files_per_request() -> int:
+    return int(getattr(settings, "DATA_UPLOAD_MAX_NUMBER_FILES", 100) or 100)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 400 page: Django refuses a request with more files than
+    ``DATA_UPLOAD_MAX_NUMBER_FILES`` (or fields) before any is read."""
+    page = loader.get_template("400.html").render(
+        {"max_files": max_files_per_request()}
+    )
+    return HttpResponseBadRequest(page)
+
+
 # --- Public addresses ---------------------------------------------------------------
 
 NAT64 = (
@@ -291,6 +325,34 @@ def is_public_address(address: Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
+# Full stops a resolver (or IDNA) reads as ".": ideographic, full-width, halfwidth.
+FULL_STOPS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+
+
+def normalise_host(host: str) -> str:
+    """The host a resolver would look up: percent-decoded, IDNA UTS46-mapped
+    (full-width and circled digits, ideographic full stops), lower case, without
+    trailing dots. ``①②⑦。0。0。1`` and ``127.0.0.1%2e`` become ``127.0.0.1``.
+
+    Raises ValueError for a host no resolver would accept.
+    """
+    decoded = unquote(host, errors="strict")
+    if "%" in decoded and not decoded.startswith(("fe80:", "[")):
+        raise ValueError("a host name cannot contain %")
+    mapped = unicodedata.normalize("NFKC", decoded.translate(FULL_STOPS))
+    try:
+        mapped = idna.uts46_remap(mapped, std3_rules=False, transitional=False)
+    except idna.IDNAError as exc:
+        raise ValueError(str(exc)) from None
+    return mapped.translate(FULL_STOPS).lower().rstrip(".")
+
+
+def is_canonical_ip_host(host: str, address: Address) -> bool:
+    """True if ``host`` (as urlsplit gives it: lower case, no brackets) is the
+    address spelled the one usual way (``127.0.0.1``, ``2001:db8::1``)."""
+    return host == str(address)
+
+
 def parse_ip_host(host: str) -> Address | None:
     """The address a URL's host names literally, in any form a resolver accepts
     (``127.1``, ``2130706433``, ``0x7f.1``...), or None for a real host name."""
@@ -305,3 +367,73 @@ def parse_ip_host(host: str) -> Address | None:
         except OSError:
             return None
     return None
+
+
+# --- Bounded parsing of dates and JSON --------------------------------------------
+
+# Every date or moment a request may name lies in this range (gallery filters,
+# exports, the live refresh); outside it Python's datetime arithmetic (a time
+# zone, a day added) overflows into a 500.
+EARLIEST_DAY = dt.date(1970, 1, 1)
+LATEST_DAY = dt.date(2999, 12, 31)
+MAX_JSON_DEPTH = 32
+
+
+class UnboundedInput(ValueError):
+    """A date or JSON document outside what we agree to parse."""
+
+
+def bounded_day(day: dt.date) -> dt.date:
+    """``day`` if it lies in [EARLIEST_DAY, LATEST_DAY]; raises UnboundedInput."""
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise UnboundedInput(f"Dates must lie between {EARLIEST_DAY} and {LATEST_DAY}.")
+    return day
+
+
+def bounded_moment(moment: dt.datetime) -> dt.datetime:
+    """``moment`` (naive means UTC) in UTC, if its day is within bounds; raises
+    UnboundedInput (``0001-01-01T00:00+23:59`` is a day before year 1 in UTC)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    try:
+        in_utc = moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise UnboundedInput("The time is out of range.") from None
+    bounded_day(in_utc.date())
+    return in_utc
+
+
+def json_depth_within(body: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True if no array or object in ``body`` nests deeper than ``limit``.
+
+    A scan without recursion (strings and their escapes skipped), so a deep
+    document is refused before ``json.loads`` would recurse into it.
+    """
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif char in "]}":
+            depth -= 1
+    return True
+
+
+def load_json(body: bytes | str, limit: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` of a document no deeper than ``limit``; raises ValueError
+    (UnboundedInput for a too-deep one, json's own error for malformed ones)."""
+    if not json_depth_within(body, limit):
+        raise UnboundedInput("The JSON document is nested too deeply.")
+    return json.loads(body)

@@ -24,7 +24,7 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, QuerySet
+from django.db.models import F, Max, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -231,8 +231,25 @@ def revoke_links(links: QuerySet[ShareLink]) -> int:
     return links.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
+def links_showing_videos_of(owner: User) -> QuerySet[ShareLink]:
+    """Links teammates made that show one of ``owner``'s videos: to the video
+    itself, or to a collection holding it. The owner sees and may revoke them."""
+    mine = Q(video__task__owner_id=owner.pk) | Q(
+        collection__items__video__task__owner_id=owner.pk
+    )
+    ids = ShareLink.objects.filter(mine).exclude(owner_id=owner.pk).values("pk")
+    return ShareLink.objects.filter(pk__in=ids)
+
+
+def revocable_links(member: User) -> QuerySet[ShareLink]:
+    """The links ``member`` may revoke: their own, and any showing their videos."""
+    return ShareLink.objects.filter(
+        Q(owner_id=member.pk) | Q(pk__in=links_showing_videos_of(member).values("pk"))
+    )
+
+
 def revoke_link(*, owner: User, link_id: int) -> bool:
-    return revoke_links(ShareLink.objects.filter(pk=link_id, owner_id=owner.pk)) == 1
+    return revoke_links(revocable_links(owner).filter(pk=link_id)) == 1
 
 
 def find_link(token: str) -> ShareLink | None:
@@ -305,10 +322,16 @@ def public_items(link: ShareLink) -> list[PublicItem]:
             number=number,
             key=item_key(link, video.pk),
             video=video,
-            prompt=video.task.prompt if link.show_prompt else None,
+            prompt=video.task.prompt if shows_prompt(link, video) else None,
         )
         for number, video in enumerate(videos, start=1)
     ]
+
+
+def shows_prompt(link: ShareLink, video: VideoAsset) -> bool:
+    """The prompt is the video owner's to show: a teammate's link never shows it,
+    whatever its sharer ticked (the owner allows it by sharing it themselves)."""
+    return link.show_prompt and video.task.owner_id == link.owner_id
 
 
 def public_item(link: ShareLink, key: str) -> PublicItem | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generations import images
 from generations.overview import live
 from generations.pipeline import dispatch, download, poll, submit, unknown
 
@@ -29,3 +30,7 @@ def sweep() -> dict[str, int]:
 def refresh_provider_balance() -> None:
     """Scheduled every minute (migration 0009): the overview only reads the cache."""
     live.refresh_provider_balance()
+
+
+def clean_upload_drafts() -> dict[str, int]:
+    return images.clean_drafts()

@@ -255,6 +255,9 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
+# A request carries at most a start and an end frame (and room for one more
+# form): Django refuses more with a 400 before reading any of them.
+DATA_UPLOAD_MAX_NUMBER_FILES = 4
 
 # --- Provider -------------------------------------------------------------------
 # With no APIXO_API_KEY the built-in simulator stands in for Apixo.

@@ -20,3 +20,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("i18n/catalog.js", JavaScriptCatalog.as_view(), name="javascript_catalog"),
     path("", include("generations.urls")),
 ]
+
+# A refused request (too many files, fields or a malformed body) says why.
+handler400 = "generations.security.bad_request"

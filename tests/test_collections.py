@@ -340,3 +340,27 @@ def test_add_to_collection_refuses_and_adds_nothing(
     with pytest.raises(sharing.SharingRefused):
         sharing.add_to_collection(owner=bob, collection=collection, videos=[])
     assert not collection.items.exists()
+
+
+@pytest.mark.django_db
+def test_it_limits_the_description_with_a_clear_message(
+    client: Client, alice: Any
+) -> None:
+    collection = collection_of(alice, title="Kept")
+    Collection.objects.filter(pk=collection.pk).update(description="Kept notes")
+    client.force_login(alice)
+    huge = "x" * (5 * 1024 * 1024)
+    response = client.post("/collections/new/", {"title": "Big", "description": huge})
+    assert response.status_code == 422
+    assert "Keep the description to 2,000 characters or fewer" in html(response)
+    assert not Collection.objects.filter(title="Big").exists()
+    response = client.post(
+        f"/collections/{collection.pk}/edit/", {"title": "New", "description": huge}
+    )
+    assert response.status_code == 422
+    assert len(html(response)) < 1024 * 1024  # the page does not echo 5 MB back
+    collection.refresh_from_db()
+    assert (collection.title, collection.description) == ("Kept", "Kept notes")
+    ok = "y" * 2000
+    response = client.post("/collections/new/", {"title": "Fits", "description": ok})
+    assert response.status_code == 302

@@ -145,3 +145,42 @@ def test_it_is_for_staff_only(client: Client, alice: Any, url: str) -> None:
     client.force_login(alice)
     assert client.get(url, RANGE).status_code == 403
     assert client.post(url).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'nice cat;=HYPERLINK("http://evil","x")',
+            'nice cat;\'=HYPERLINK("http://evil","x")',
+        ),
+        ("a red kite, +cmd|' /C calc'!A0", "a red kite, '+cmd|' /C calc'!A0"),
+        ("first line\n@SUM(1+1)", "first line\n'@SUM(1+1)"),
+        ("  =1+1", "'  =1+1"),
+        ("\uff1dHYPERLINK()", "'\uff1dHYPERLINK()"),
+        ("a calm sea - slow dolly, 4 s", "a calm sea - slow dolly, 4 s"),
+    ],
+)
+def test_it_defuses_formulas_after_a_separator(
+    staff_client: Client, alice: Any, text: str, expected: str
+) -> None:
+    make_task(alice, at(2), prompt=text)
+    [row] = rows_of(staff_client.get(TASKS, RANGE))
+    assert row["prompt"] == expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"start": "2026-03-01", "end": "9999-12-31"},
+        {"start": "0001-01-01", "end": "2026-03-01"},
+        {"end": "0001-01-01"},
+    ],
+)
+def test_it_refuses_dates_out_of_range_without_failing(
+    staff_client: Client, query: dict[str, str]
+) -> None:
+    for url in (TASKS, LEDGER):
+        response = staff_client.get(url, query)
+        assert response.status_code == 400
+        assert b"between" in response.content or b"dates" in response.content

@@ -6,6 +6,7 @@ import io
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -249,3 +250,77 @@ def test_it_prefills_only_allowed_values_from_a_remix_link() -> None:
         "sound": False,
         "fixed_lens": True,
     }
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_request_with_too_many_files(client: Any, alice: Any) -> None:
+    """One request may not carry a hundred 10 MB files: past the limit Django
+    refuses it before reading any, and the page says why."""
+    client.force_login(alice)
+    balance = alice.credit_account.balance
+    files = {
+        f"file{n}": SimpleUploadedFile(f"f{n}.png", b"\x89PNG" + b"0" * 1000)
+        for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1)
+    }
+    response = client.post(
+        "/tasks/",
+        {"prompt": "a lighthouse in a storm", "mode": "image-to-video", **files},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert f"more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files" in page
+    assert "Nothing was saved" in page
+    assert not InputImage.objects.exists()
+    alice.credit_account.refresh_from_db()
+    assert alice.credit_account.balance == balance
+
+
+def one_colour_png(width: int, height: int) -> SimpleUploadedFile:
+    out = io.BytesIO()
+    Image.new("L", (width, height)).save(out, "PNG", optimize=True)
+    return SimpleUploadedFile("review.png", out.getvalue(), content_type="image/png")
+
+
+@pytest.mark.django_db
+def test_it_checks_credits_before_decoding_an_upload(
+    alice: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A member with no credits cannot make the web process decode anything."""
+    from generations import credits
+
+    credits.adjust(user=alice, amount=-1000, reason="spent")
+    decoded: list[int] = []
+    real_decode = images._decode
+
+    def counting_decode(raw: bytes) -> Any:
+        decoded.append(len(raw))
+        return real_decode(raw)
+
+    monkeypatch.setattr(images, "_decode", counting_decode)
+    form = make_form(alice, {"start_image": png()}, mode="image-to-video")
+    assert "Not enough credits" in " ".join(errors_of(form)["__all__"])
+    assert decoded == []
+    credits.grant(user=alice, amount=1000, reason="top up")
+    assert make_form(alice, {"start_image": png()}, mode="image-to-video").is_valid()
+    assert len(decoded) == 1
+
+
+@pytest.mark.django_db
+def test_it_refuses_the_reviews_7000_by_5700_png_from_its_header(
+    alice: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review's 130 KB PNG of 7000x5700 pixels took 5.4 s and 460 MB: now
+    its header alone refuses it, and frames stay within what the provider uses."""
+    monkeypatch.setattr(
+        images, "_decode", lambda raw: pytest.fail("decoded a refused image")
+    )
+    form = make_form(
+        alice, {"start_image": one_colour_png(7000, 5700)}, mode="image-to-video"
+    )
+    [message] = errors_of(form)["start_image"]
+    assert f"larger than {images.MAX_SIDE} pixels on a side" in message
+    for size in [(4097, 10), (10, 4097), (2561, 1601)]:
+        form = make_form(
+            alice, {"start_image": one_colour_png(*size)}, mode="image-to-video"
+        )
+        assert "start_image" in errors_of(form), size

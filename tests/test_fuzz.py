@@ -40,7 +40,16 @@ nasty = st.one_of(
             "2026-02-30",
             "0000-00-00",
             "9999-12-31T23:59:59+14:00",
+            "0001-01-01T00:00:00+23:59",
+            "0001-01-01 00:00:00 23:59",
+            "9999-12-31T23:59:59-23:59",
+            "0001-01-01",
+            "9999-12-31",
             "1970-01-01",
+            "1" + "0" * 400,
+            "1e308",
+            "-9223372036854775809",
+            "253402300800000",
             "'; DROP TABLE x; --",
             "<script>alert(1)</script>",
             "%00",
@@ -49,6 +58,9 @@ nasty = st.one_of(
         ]
     ),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.integers(min_value=-(10**40), max_value=10**40).map(str),
+    st.dates().map(str),
+    st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
 )
 
 
@@ -137,8 +149,16 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
+
+
+def nested(depth: int) -> bytes:
+    """``{"data": [[[...]]]}``: a valid document nested ``depth`` deep."""
+    return b'{"data": ' + b"[" * depth + b"]" * depth + b"}"
+
+
 callback_bodies = st.one_of(
     st.binary(max_size=300),
+    st.integers(min_value=1, max_value=30_000).map(nested),
     json_values.map(lambda v: json.dumps(v).encode()),
     st.builds(
         lambda task_id, state: json.dumps(
@@ -226,6 +246,11 @@ LIST_PAGES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "/collections/": {"page": nasty},
     "/links/": {"page": nasty},
 }
+STAFF_PAGES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
+    "/staff/exports/tasks.csv": {"start": nasty, "end": nasty},
+    "/staff/exports/ledger.csv": {"start": nasty, "end": nasty},
+    "/staff/overview/": {"days": nasty, "start": nasty, "end": nasty},
+}
 
 
 @given(
@@ -270,3 +295,42 @@ def test_it_refuses_nul_bytes(member: Any, url: str) -> None:
 @FUZZ
 def test_it_never_fails_on_huge_ids(member: Any, pk: int, page: str) -> None:
     assert member.get(page.format(pk)).status_code in (404, 405)
+
+
+@given(page=st.sampled_from(sorted(STAFF_PAGES)), data=st.data())
+@FUZZ
+def test_it_never_fails_on_staff_page_parameters(
+    client: Any, staff: Any, page: str, data: st.DataObject
+) -> None:
+    client.force_login(staff)
+    query = data.draw(partial(STAFF_PAGES[page]))
+    response = client.get(page, no_nul(query))
+    assert response.status_code in (200, 400), (page, query, response.status_code)
+
+
+@pytest.mark.parametrize(
+    ("who", "url"),
+    [
+        ("member", "/tasks/refresh/?since=0001-01-01T00:00:00%2B23:59"),
+        ("member", "/tasks/refresh/?since=9999-12-31T23:59:59-23:59"),
+        ("member", "/tasks/refresh/?since=253402300800000"),
+        ("staff", "/staff/exports/tasks.csv?end=9999-12-31"),
+        ("staff", "/staff/exports/ledger.csv?start=2026-01-01&end=9999-12-31"),
+    ],
+)
+def test_it_refuses_dates_it_cannot_compute_with(
+    client: Any, alice: Any, staff: Any, who: str, url: str
+) -> None:
+    client.force_login(alice if who == "member" else staff)
+    assert client.get(url).status_code == 400
+
+
+def test_it_refuses_a_deeply_nested_callback(
+    client: Any, unknown_task: GenerationTask
+) -> None:
+    path = f"/hooks/apixo/{unknown_task.pk}/{TOKEN}/"
+    body = nested(30_000)
+    response = client.generic("POST", path, body, content_type="application/json")
+    assert response.status_code == 200  # a hint: the status read becomes due
+    unknown_task.refresh_from_db()
+    assert unknown_task.provider_task_id is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 
 from generations import images
@@ -268,3 +270,65 @@ def test_it_refuses_post_on_a_signed_url(client: Any, alice: Any) -> None:
     image = images.store_upload(upload(image_bytes("JPEG")), owner=alice, position=0)
     path = images.signed_url_for(image).removeprefix(settings.PUBLIC_BASE_URL)
     assert client.post(path).status_code == 405
+
+
+@pytest.mark.django_db
+def test_it_stores_the_same_image_uploaded_twice_as_one_file(
+    alice: Any, bob: Any
+) -> None:
+    data = image_bytes("PNG", size=(64, 48))
+    first = images.store_upload(
+        upload(data, "a.png", "image/png"), owner=alice, position=0
+    )
+    again = images.store_upload(
+        upload(data, "b.png", "image/png"), owner=alice, position=1
+    )
+    theirs = images.store_upload(
+        upload(data, "c.png", "image/png"), owner=bob, position=0
+    )
+    assert first.pk != again.pk != theirs.pk
+    assert first.file.name == again.file.name == theirs.file.name
+    assert first.file.name == f"inputs/{first.sha256[:2]}/{first.sha256}.png"
+    files = [
+        p for p in (Path(settings.MEDIA_ROOT) / "inputs").rglob("*") if p.is_file()
+    ]
+    assert len(files) == 1
+
+
+@pytest.mark.django_db
+def test_it_cleans_unreferenced_drafts_and_their_files(alice: Any) -> None:
+    from django_q.models import Schedule
+
+    from generations import tasks
+    from tests.factories import queue_task
+
+    root = Path(settings.MEDIA_ROOT)
+    old = timezone.now() - images.DRAFT_IMAGE_TTL - dt.timedelta(minutes=1)
+    abandoned = images.store_upload(
+        upload(image_bytes("PNG", size=(10, 10)), "x.png", "image/png"),
+        owner=alice,
+        position=0,
+    )
+    used = images.store_upload(
+        upload(image_bytes("PNG", size=(20, 20)), "y.png", "image/png"),
+        owner=alice,
+        position=0,
+    )
+    task = queue_task(alice)
+    InputImage.objects.create(
+        owner=alice, task=task, position=0, file=used.file.name, sha256=used.sha256
+    )
+    fresh = images.store_upload(
+        upload(image_bytes("PNG", size=(30, 30)), "z.png", "image/png"),
+        owner=alice,
+        position=0,
+    )
+    InputImage.objects.filter(pk__in=[abandoned.pk, used.pk]).update(created_at=old)
+    assert tasks.clean_upload_drafts() == {"drafts_deleted": 2, "files_deleted": 1}
+    assert not (root / abandoned.file.name).exists()
+    assert (root / used.file.name).exists()  # the task's row still names it
+    assert (root / fresh.file.name).exists()  # a day to retry with it
+    assert InputImage.objects.filter(pk=fresh.pk).exists()
+    assert InputImage.objects.filter(task=task).count() == 1
+    schedule = Schedule.objects.get(func="generations.tasks.clean_upload_drafts")
+    assert (schedule.schedule_type, schedule.repeats) == ("H", -1)

@@ -331,3 +331,27 @@ def test_it_serves_input_frames_to_those_who_may_see_them(
     client.force_login(alice)
     assert client.get(f"/media/frames/{frame.pk}/").status_code == 200
     assert client.get(f"/media/frames/{draft.pk}/").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "state", [State.QUEUED, State.GENERATING, State.FAILED, State.UNKNOWN]
+)
+def test_it_hides_the_frames_of_a_task_whose_video_a_teammate_may_not_see(
+    client: Any, alice: Any, bob: Any, state: State
+) -> None:
+    """The frame route follows the video's rule: no finished video, no frames
+    (ids are sequential, so a teammate could otherwise walk every upload)."""
+    root = Path(settings.MEDIA_ROOT)
+    (root / "inputs").mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 8)).save(root / "inputs/start.png")
+    task = GenerationTask.objects.create(
+        owner=alice, prompt="a secret in the making", cost=8, state=state
+    )
+    frame = InputImage.objects.create(owner=alice, task=task, file="inputs/start.png")
+    client.force_login(bob)
+    assert client.get(f"/media/frames/{frame.pk}/").status_code == 404
+    GenerationTask.objects.filter(pk=task.pk).update(hidden=True)
+    assert client.get(f"/media/frames/{frame.pk}/").status_code == 404
+    client.force_login(alice)
+    assert client.get(f"/media/frames/{frame.pk}/").status_code == 200

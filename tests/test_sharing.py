@@ -223,7 +223,8 @@ def test_it_lists_my_links_with_views_and_state(
     assert "A secret lighthouse prompt" in page  # members see their own prompt
     assert 'data-label="Views" class="num">2<' in page
     assert "Expired" in page
-    assert page.count(">Revoke</button>") == 2
+    # Her two active links, and bob's link to her video (issue #11, point 9).
+    assert page.count(">Revoke</button>") == 3
     assert token not in page
 
 
@@ -464,7 +465,8 @@ def test_it_shows_exactly_the_collections_current_videos(alice: Any, bob: Any) -
         page = html(client.get(f"/s/{token}/"))
         return re.findall(r'<p class="public-tile-prompt">([^<]+)</p>', page)
 
-    assert prompts() == ["first take", "second take", "bob&#x27;s take"]
+    # Bob's prompt is his to show: alice's link never shows it (issue #11.9).
+    assert prompts() == ["first take", "second take"]
     later = make_finished_task(alice, prompt="added later")
     sharing.add_to_collection(owner=alice, collection=collection, videos=[later.video])
     assert prompts()[-1] == "added later"
@@ -715,3 +717,44 @@ def test_it_lets_staff_see_and_revoke_every_link(
     for token in tokens:
         assert Client().get(f"/s/{token}/").status_code == 410
     assert client.get("/admin/generations/sharelink/add/").status_code == 403
+
+
+# --- The owner's side of teammates' links -----------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_never_shows_the_owners_prompt_on_a_teammates_link(
+    alice: Any, bob: Any, video: GenerationTask
+) -> None:
+    direct = share(bob, video=video.video, show_prompt=True, show_owner=True)
+    page = html(Client().get(f"/s/{direct}/"))
+    assert "lighthouse" not in page
+    assert "alice" not in page
+    mixed = collection_of(bob, video, title="Bob's picks")
+    page = html(Client().get(f"/s/{share(bob, collection=mixed, show_prompt=True)}/"))
+    assert "lighthouse" not in page and "alice" not in page
+    own = share(alice, video=video.video, show_prompt=True)
+    assert "A secret lighthouse prompt" in html(Client().get(f"/s/{own}/"))
+
+
+@pytest.mark.django_db
+def test_it_lets_the_owner_see_and_revoke_every_link_showing_her_video(
+    client: Client, alice: Any, bob: Any, video: GenerationTask
+) -> None:
+    direct = share(bob, video=video.video)
+    picks = collection_of(bob, video, title="Bob's picks")
+    in_collection = share(bob, collection=picks)
+    unrelated = share(bob, video=make_finished_task(bob, prompt="bob's own").video)
+    client.force_login(alice)
+    page = html(client.get("/links/"))
+    assert "Teammates' links to your videos" in page
+    assert "Bob&#x27;s picks" in page
+    assert page.count('class="other-link-row') == 2  # not bob's link to his video
+    for token in (direct, in_collection):
+        link = ShareLink.objects.get(token_hash=sharing.hash_token(token))
+        response = client.post(f"/links/{link.pk}/revoke/")
+        assert response.status_code == 302
+        assert Client().get(f"/s/{token}/").status_code == 410
+    other = ShareLink.objects.get(token_hash=sharing.hash_token(unrelated))
+    assert client.post(f"/links/{other.pk}/revoke/").status_code == 404
+    assert Client().get(f"/s/{unrelated}/").status_code == 200

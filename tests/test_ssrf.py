@@ -109,6 +109,17 @@ def internal_urls(port: int, port6: int) -> list[str]:
         f"//127.0.0.1:{port}/a.png",
         "https:///a.png",
         "https://example.com:99999/a.png",
+        # Unicode, percent-encoded, full-width spellings (IDNA UTS46 maps them).
+        "https://\u2460\u2461\u2466.0.0.1/a.png",
+        "https://127\u30020\u30020\u30021/a.png",
+        "https://127.0.0.1\uff0e/a.png",
+        "https://127.0.0.1%2e/a.png",
+        "https://127%2e0%2e0%2e1/a.png",
+        "https://\uff11\uff12\uff17.0.0.1/a.png",
+        "https://127\uff610\uff610\uff611/a.png",
+        "https://LOCALHOST\uff0e/a.png",
+        "https://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/a.png",
+        "https://10.0.0.1./a.png",
     ]
 
 
@@ -132,6 +143,28 @@ def test_it_refuses_image_urls_that_are_not_public_https(url: str) -> None:
     ],
 )
 def test_it_accepts_public_https_image_urls(url: str) -> None:
+    assert images.check_image_url(url) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://8.8.8.8./a.png",
+        "https://8.8.8.8%2e/a.png",
+        "https://\u2467.8.8.8/a.png",
+        "https://134744072/a.png",
+        "https://0x8.8.8.8/a.png",
+        "https://[2606:4700:4700:0:0:0:0:1111]/a.png",
+    ],
+)
+def test_it_refuses_public_addresses_spelled_unusually(url: str) -> None:
+    with pytest.raises(images.ImageRejected) as refused:
+        images.check_image_url(url)
+    assert "the usual way" in refused.value.message
+
+
+def test_it_accepts_international_host_names() -> None:
+    url = "https://b\u00fccher.example/a.png"
     assert images.check_image_url(url) == url
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from generations.models.credits import CreditAccount, LedgerEntry, PriceRule
 from generations.models.favourites import Favourite
 from generations.models.members import MemberLanguage
-from generations.models.operations import DispatcherLease
+from generations.models.operations import DispatcherLease, LoginSlot
 from generations.models.presets import Preset
 from generations.models.sharing import Collection, CollectionItem, ShareLink
 from generations.models.tasks import (
@@ -39,6 +39,7 @@ __all__ = [
     "InputImage",
     "LedgerEntry",
     "MemberLanguage",
+    "LoginSlot",
     "Mode",
     "PriceRule",
     "Preset",

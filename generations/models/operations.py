@@ -16,3 +16,21 @@ class DispatcherLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.holder or 'nobody'}"
+
+
+class LoginSlot(models.Model):
+    """One login attempt's claim on a throttle counter (a sliding window).
+
+    An attempt inserts its row *before* the password is checked and then counts
+    the rows of its key within the window; the insert is the atomic reservation,
+    so parallel attempts can never all see a count below the limit.
+    """
+
+    key = models.CharField(max_length=64)
+    at = models.FloatField(help_text="Epoch seconds")
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "at"], name="loginslot_key_at")]
+
+    def __str__(self) -> str:
+        return f"Login slot {self.pk}"

@@ -12,13 +12,16 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+# Shown on the public page and in link previews: a few paragraphs at most.
+DESCRIPTION_MAX_LENGTH = 2000
+
 
 class Collection(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.CASCADE, related_name="collections"
     )
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

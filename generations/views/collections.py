@@ -3,6 +3,8 @@ video from its detail page. Only the owner ever sees or changes a collection."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,6 +18,7 @@ from generations import services as task_services
 from generations import sharing as services
 from generations.forms import is_id
 from generations.models import Collection, CollectionItem, ShareLink
+from generations.models.sharing import DESCRIPTION_MAX_LENGTH
 from generations.models.tasks import in_gallery_q
 from generations.views.common import AuthedHttpRequest
 
@@ -30,6 +33,22 @@ class CollectionForm(forms.ModelForm[Collection]):
                 attrs={"rows": 3, "placeholder": "Optional: shown on the public page"}
             ),
         }
+
+        error_messages = {
+            "description": {
+                "max_length": f"Keep the description to {DESCRIPTION_MAX_LENGTH:,} "
+                "characters or fewer."
+            }
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Refused, but never echoed back whole: the page stays small.
+        description = self.data.get("description") if self.is_bound else None
+        if description and len(description) > DESCRIPTION_MAX_LENGTH:
+            data = self.data.copy()  # type: ignore[attr-defined]
+            data["description"] = description[: DESCRIPTION_MAX_LENGTH + 1]
+            self.data = data
 
     def clean_title(self) -> str:
         title: str = self.cleaned_data["title"].strip()

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from generations import credits, forms, services
+from generations import credits, forms, security, services
 from generations.apixo import contract
 from generations.models import IN_FLIGHT_STATES, GenerationTask, InputImage, Preset
 from generations.params import GenerationParams
@@ -208,16 +208,15 @@ def parse_since(value: str) -> dt.datetime | None:
         return None
     if value.isdecimal():
         try:
-            return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
+            moment = dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
+            return security.bounded_moment(moment)
         except (OverflowError, ValueError, OSError):
             return None
     try:
         moment = dt.datetime.fromisoformat(value.replace(" ", "+"))
-    except ValueError:
+        return security.bounded_moment(moment)
+    except ValueError:  # security.UnboundedInput too
         return None
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment
 
 
 @login_required

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpRespo
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from generations import security
 from generations.models import GenerationTask, LedgerEntry
 from generations.overview import WINDOW_DAYS
 from generations.params import GenerationParams
@@ -25,8 +27,11 @@ from generations.views.common import AuthedHttpRequest
 from generations.views.overview import require_staff
 
 CHUNK = 2000
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection),
+# also after blanks, and in full-width form (U+FF1D, U+FF0B, U+FF0D, U+FF20).
+FORMULA_SIGNS = "=+\\-@\uff1d\uff0b\uff0d\uff20"
+FORMULA_AT_START = re.compile(rf"^[\t\r\n ]*[{FORMULA_SIGNS}\t\r]")
+FORMULA_AFTER_SEPARATOR = re.compile(rf"([,;|\t\r\n] *)([{FORMULA_SIGNS}])")
 
 TASK_COLUMNS = [
     "id",
@@ -72,8 +77,13 @@ def parse_range(query: Any, today: dt.date) -> tuple[dt.date, dt.date]:
             if start_text
             else end - dt.timedelta(days=WINDOW_DAYS - 1)
         )
-    except ValueError:
+    except (ValueError, OverflowError):
         raise DateRangeError("start and end must be dates (YYYY-MM-DD).") from None
+    try:
+        security.bounded_day(start)
+        security.bounded_day(end)
+    except security.UnboundedInput as exc:
+        raise DateRangeError(str(exc)) from None
     if start > end:
         raise DateRangeError("start must not be after end.")
     return start, end
@@ -95,7 +105,14 @@ class _Echo:
 
 
 def safe_text(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """The cell with every formula a spreadsheet could run defused by a quote.
+
+    A cell is split again at ``;``, ``,``, tabs or line breaks by spreadsheets
+    that guess the separator, so a formula after any of them counts as well
+    (``nice cat;=HYPERLINK(...)``), as do full-width forms of the signs.
+    """
+    value = FORMULA_AFTER_SEPARATOR.sub(r"\1'\2", value)
+    return "'" + value if FORMULA_AT_START.match(value) else value
 
 
 def _when(moment: dt.datetime | None) -> str:

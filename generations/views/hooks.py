@@ -9,7 +9,6 @@ whose answer was lost) teaches us the provider's task id.
 from __future__ import annotations
 
 import contextlib
-import json
 
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -18,6 +17,7 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from generations import security
 from generations.models import POLLED_STATES, GenerationTask, State
 from generations.pipeline.common import hash_token
 
@@ -50,7 +50,8 @@ def apixo_callback(request: HttpRequest, task_id: int, token: str) -> HttpRespon
 
 def _task_id_in(body: bytes) -> str | None:
     try:
-        data = json.loads(body).get("data")
+        # Depth-bounded: deeply nested JSON would otherwise recurse into a 500.
+        data = security.load_json(body).get("data")
         value = data.get("taskId") if isinstance(data, dict) else None
     except (ValueError, AttributeError):
         return None

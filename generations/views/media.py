@@ -15,7 +15,6 @@ from typing import IO
 
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.http import http_date
@@ -23,7 +22,6 @@ from django.views.decorators.http import require_safe
 
 from generations import images
 from generations.models import InputImage
-from generations.models.tasks import visible_to_q
 from generations.views.common import AuthedHttpRequest, visible_video_task_or_404
 
 CHUNK_SIZE = 64 * 1024
@@ -149,16 +147,16 @@ def video_poster(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
 @login_required
 @require_safe
 def input_image_file(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
-    """A start or end frame: its owner's, or one of a video the team may see."""
-    user = request.user
-    image = (
-        InputImage.objects.filter(pk=pk)
-        .exclude(file="")
-        .filter(Q(owner_id=user.pk) | visible_to_q(user.pk, "task__"))
-        .first()
-    )
+    """A start or end frame: its owner's, or one of a video this member may watch
+    (the video's own rule: a finished, visible task; nothing of a task in flight,
+    failed, hidden or private)."""
+    image = InputImage.objects.filter(pk=pk).exclude(file="").first()
     if image is None:
         raise Http404("No such image.")
+    if image.owner_id != request.user.pk:
+        if image.task_id is None:
+            raise Http404("No such image.")
+        visible_video_task_or_404(request, image.task_id)
     name = image.file.name
     return ranged_file_response(request, name, images.content_type_for(name))
 

@@ -119,15 +119,24 @@ def share_links(request: AuthedHttpRequest) -> HttpResponse:
         .order_by("-created_at", "-id")
     )
     new_link = request.session.pop(NEW_LINK_SESSION_KEY, None)
+    others = (
+        services.links_showing_videos_of(request.user)
+        .select_related("owner", "video", "video__task", "collection")
+        .order_by("-created_at", "-id")
+    )
     # Newest first; a member with more than 500 links sees the newest 500.
-    context = {"links": list(links[:500]), "new_link": new_link}
+    context = {
+        "links": list(links[:500]),
+        "others_links": list(others[:500]),
+        "new_link": new_link,
+    }
     return render(request, "generations/links.html", context)
 
 
 @login_required
 @require_POST
 def link_revoke(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    link = get_object_or_404(ShareLink, pk=pk, owner_id=request.user.pk)
+    link = get_object_or_404(services.revocable_links(request.user), pk=pk)
     if services.revoke_link(owner=request.user, link_id=link.pk):
         messages.success(request, "Link revoked: it stops working now.")
     back = request.POST.get("next", "")
