@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from generations.apixo import contract
 from generations.models import GenerationTask, State
+from generations.pipeline import schedule
 
 # Progress is an estimate from the documented generation times; it never claims
 # to be done before the video is in our storage.
@@ -28,13 +29,14 @@ STATE_TONES: dict[str, str] = {
 }
 
 
-def epoch_ms(moment: dt.datetime | None) -> int | None:
-    return int(moment.timestamp() * 1000) if moment else None
-
-
 def expected_seconds(duration: int) -> int:
+    """The provider's usual time, at the pace of the configured provider.
+
+    The simulator runs faster than the real provider (the overview scales its
+    times the same way): an estimate must not say 48 s for a 5 s job.
+    """
     low, high = contract.GENERATION_SECONDS.get(duration, (60.0, 120.0))
-    return round((low + high) / 2)
+    return max(1, round((low + high) / 2 / schedule.time_scale()))
 
 
 def format_seconds(seconds: float) -> str:
@@ -103,14 +105,6 @@ class TaskCard:
         if left <= 0:
             return "Taking longer than usual"
         return f"About {format_seconds(left)} left"
-
-    @property
-    def created_ms(self) -> int | None:
-        return epoch_ms(self.task.created_at)
-
-    @property
-    def submitted_ms(self) -> int | None:
-        return epoch_ms(self.task.submitted_at)
 
     @property
     def can_cancel(self) -> bool:
