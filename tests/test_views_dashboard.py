@@ -928,4 +928,18 @@ def test_it_resends_in_flight_cards_with_a_server_estimate(
     assert f'id="task-{task.pk}"' in page  # unchanged, but in flight
     # 4 s videos take 40-60 s at the provider; the simulator runs 10x faster.
     assert "About 5 s left" in page or "About 4 s left" in page
+    assert "HX-Trigger-After-Settle" not in response  # no credits moved
+
+
+@pytest.mark.django_db
+def test_it_tells_the_form_when_a_refund_moved_the_balance(
+    client: Any, alice: Any
+) -> None:
+    task = queue(alice, state=State.GENERATING, submitted_at=timezone.now())
+    since = int(timezone.now().timestamp() * 1000) - 1000
+    services.cancel_task(task) or GenerationTask.objects.filter(pk=task.pk).update(
+        state=State.FAILED, finished_at=timezone.now(), updated_at=timezone.now()
+    )
+    client.force_login(alice)
+    response = client.get(f"/tasks/refresh/?since={since}", **HTMX)
     assert "credits-changed" in response["HX-Trigger-After-Settle"]

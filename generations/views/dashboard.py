@@ -316,7 +316,9 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
         oob_balance=bool(rows),
     )
     response = render(request, f"{TEMPLATE}#refresh", context)
-    return _credits_changed(response) if rows else response
+    # A new task holds credits, a finished one captures or refunds them.
+    moved = bool(new) or any(task.is_terminal for task in changed)
+    return _credits_changed(response) if moved else response
 
 
 def _credits_changed(response: HttpResponse) -> HttpResponse:
