@@ -58,6 +58,12 @@
     if (close) { dismiss(close.closest(".toast")); }
   });
 
+  // A step that cannot be undone asks first (without JavaScript it just runs).
+  document.addEventListener("submit", function (event) {
+    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); }
+  }, true);
+
   // On a phone the main navigation folds into a menu button.
   function setMenu(button, open) {
     var nav = document.getElementById(button.getAttribute("aria-controls"));
