@@ -943,3 +943,24 @@ def test_it_tells_the_form_when_a_refund_moved_the_balance(
     client.force_login(alice)
     response = client.get(f"/tasks/refresh/?since={since}", **HTMX)
     assert "credits-changed" in response["HX-Trigger-After-Settle"]
+
+
+@pytest.mark.django_db
+def test_it_remembers_each_members_last_parameters(
+    client: Any, alice: Any, bob: Any
+) -> None:
+    client.force_login(alice)
+    chosen = {**VALID, "aspect_ratio": "9:16", "resolution": "480p", "duration": "12"}
+    chosen["extra_durations"] = ["4"]
+    assert client.post("/", chosen).status_code == 405  # the form posts to /tasks/
+    assert client.post("/tasks/", chosen).status_code == 302
+    page = html(client.get("/"))
+    assert re.search(r'value="9:16"[^>]*checked', page)
+    assert re.search(r'value="480p"[^>]*checked', page)
+    assert re.search(r'name="duration" value="12"[^>]*checked', page)
+    assert re.search(r'name="extra_durations" value="4"[^>]*checked', page)
+    assert 'value="A lighthouse' not in page  # never the prompt
+    # A remix link still wins over what was remembered.
+    assert re.search(r'value="1:1"[^>]*checked', html(client.get("/?aspect_ratio=1:1")))
+    client.force_login(bob)
+    assert re.search(r'value="1:1"[^>]*checked', html(client.get("/")))

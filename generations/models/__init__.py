@@ -4,6 +4,7 @@ from generations.models.credits import CreditAccount, LedgerEntry, PriceRule
 from generations.models.favourites import Favourite
 from generations.models.operations import DispatcherLease
 from generations.models.presets import Preset
+from generations.models.remembered import RememberedParams
 from generations.models.sharing import Collection, CollectionItem, ShareLink
 from generations.models.tasks import (
     IN_FLIGHT_STATES,
@@ -35,6 +36,7 @@ __all__ = [
     "PriceRule",
     "Preset",
     "RateBucket",
+    "RememberedParams",
     "Routing",
     "ShareLink",
     "State",

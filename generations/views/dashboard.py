@@ -22,6 +22,7 @@ from generations.models import (
     InputImage,
     Mode,
     Preset,
+    RememberedParams,
 )
 from generations.models.presets import MAX_PRESETS_PER_MEMBER
 from generations.services import GenerationParams
@@ -44,7 +45,9 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     before = request.GET.get("before", "")
     if before and not forms.is_id(before):
         return HttpResponseBadRequest("before must be a task id")
-    initial = forms.initial_from_query(request.GET)
+    # The member's last parameters, then a remix link's values over them.
+    initial = forms.initial_from_preset(RememberedParams.of(request.user.pk))
+    initial.update(forms.initial_from_query(request.GET))
     presets = _presets(request)
     chosen = _preset_from_query(request.GET.get("preset", ""), presets)
     if chosen is not None:
@@ -200,6 +203,7 @@ def task_create(request: AuthedHttpRequest) -> HttpResponse:
         kept.is_valid()
         kept.add_error(None, _refusal(exc))
         return _form_error(request, kept)
+    RememberedParams.remember(owner_id=request.user.pk, params=_params_of(form))
     # The per-task copies now point at the stored files; the drafts can go.
     InputImage.objects.filter(pk__in=[i.pk for i in stored], task=None).delete()
     count = len(created)
@@ -225,6 +229,11 @@ def _refusal(exc: credits.CreditsRefused) -> str:
     if isinstance(exc, credits.InsufficientCredits):
         return f"Not enough credits: {exc}"
     return str(exc)
+
+
+def _params_of(form: forms.GenerationForm) -> dict[str, Any]:
+    """The parameters in the presets' terms (JSON-safe; no prompt, no frames)."""
+    return {name: form.cleaned_data[name] for name in forms.PRESET_FIELDS}
 
 
 def _kept_params(form: forms.GenerationForm) -> dict[str, Any]:
