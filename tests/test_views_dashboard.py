@@ -964,3 +964,44 @@ def test_it_remembers_each_members_last_parameters(
     assert re.search(r'value="1:1"[^>]*checked', html(client.get("/?aspect_ratio=1:1")))
     client.force_login(bob)
     assert re.search(r'value="1:1"[^>]*checked', html(client.get("/")))
+
+
+@pytest.mark.django_db
+def test_it_plays_my_newest_result_large_and_a_chosen_one_on_demand(
+    client: Any, alice: Any, bob: Any
+) -> None:
+    older = make_finished_task(alice, prompt="An older fox")
+    newest = make_finished_task(alice, prompt="The newest fox")
+    theirs = make_finished_task(bob, prompt="Bob's owl")
+    waiting = queue(alice)
+    client.force_login(alice)
+    page = html(client.get("/"))
+    player = page[page.index('id="player"') : page.index('id="task-cards"')]
+    assert f"/media/videos/{newest.pk}.mp4" in player
+    answer = client.get(f"/tasks/{older.pk}/play/", **HTMX)
+    assert answer.status_code == 200
+    assert f"/media/videos/{older.pk}.mp4" in html(answer) and "autoplay" in html(
+        answer
+    )
+    assert client.get(f"/tasks/{theirs.pk}/play/", **HTMX).status_code == 404
+    assert client.get(f"/tasks/{waiting.pk}/play/", **HTMX).status_code == 404
+    assert client.post(f"/tasks/{older.pk}/play/", **HTMX).status_code == 405
+    plain = client.get(f"/tasks/{older.pk}/play/")
+    assert plain.status_code == 302 and plain["Location"] == f"/videos/{older.pk}/"
+
+
+@pytest.mark.django_db
+def test_it_groups_a_batch_under_one_summary_line(client: Any, alice: Any) -> None:
+    client.force_login(alice)
+    data = {**VALID, "extra_aspect_ratios": ["9:16", "1:1"], "extra_durations": ["4"]}
+    assert client.post("/tasks/", data).status_code == 302
+    tasks = list(GenerationTask.objects.order_by("id"))
+    assert len(tasks) == 6 and len({t.batch for t in tasks}) == 1
+    GenerationTask.objects.filter(pk__in=[t.pk for t in tasks[:2]]).update(
+        state=State.FAILED, finished_at=timezone.now()
+    )
+    page = html(client.get("/"))
+    assert page.count('class="batch-head"') == 1
+    assert "6 videos: 4 running, 2 failed" in page
+    head = page.index('class="batch-head"')
+    assert head < page.index(f'id="task-{tasks[-1].pk}"')

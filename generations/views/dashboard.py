@@ -23,10 +23,11 @@ from generations.models import (
     Mode,
     Preset,
     RememberedParams,
+    State,
 )
 from generations.models.presets import MAX_PRESETS_PER_MEMBER
 from generations.services import GenerationParams
-from generations.views.cards import TaskCard
+from generations.views.cards import TaskCard, batch_summaries, cards_of
 from generations.views.common import AuthedHttpRequest, own_task_or_404
 
 TEMPLATE = "generations/dashboard.html"
@@ -65,9 +66,38 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
         tasks = tasks.filter(pk__lt=int(before))
     rows = list(tasks.select_related("video").order_by("-id")[: PAGE_SIZE + 1])
     context = _page_context(request, form, rows[:PAGE_SIZE], newest_page=not before)
+    context["player"] = _newest_result(request)
     context.update(_preset_context(presets, chosen))
     context["older_before"] = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
     return render(request, TEMPLATE, context)
+
+
+def _newest_result(request: AuthedHttpRequest) -> GenerationTask | None:
+    """The video that plays large beside the form when the Studio opens."""
+    return (
+        GenerationTask.objects.filter(
+            owner_id=request.user.pk,
+            hidden=False,
+            state=State.SUCCEEDED,
+            video__isnull=False,
+        )
+        .select_related("video")
+        .order_by("-id")
+        .first()
+    )
+
+
+@login_required
+@require_GET
+def task_player(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """Play one of the member's finished videos large, without leaving the Studio."""
+    task = own_task_or_404(request, pk)
+    if task.state != State.SUCCEEDED or not hasattr(task, "video"):
+        raise Http404("This task has no video to play.")
+    if not request.htmx:
+        return redirect("video_detail", pk=task.pk)
+    context = {"player": task, "autoplay": True}
+    return render(request, f"{TEMPLATE}#player", context)
 
 
 def _presets(request: AuthedHttpRequest) -> list[Preset]:
@@ -97,7 +127,7 @@ def _page_context(
     context = _live_context(request, now, after=_after(tasks) if newest_page else None)
     context.update(
         form=form,
-        cards=[TaskCard(task, now) for task in tasks],
+        cards=cards_of(tasks, now),
         prompt_min=contract.PROMPT_MIN,
         prompt_max=contract.PROMPT_MAX,
         resolution_hints=forms.RESOLUTION_HINTS,
@@ -220,7 +250,7 @@ def task_create(request: AuthedHttpRequest) -> HttpResponse:
     context = _page_context(request, fresh, [])
     context.update(
         _live_context(request, now, after=max(t.pk for t in created)),
-        new_cards=[TaskCard(t, now) for t in created],
+        new_cards=cards_of(created, now),
     )
     return render(request, f"{TEMPLATE}#created", context)
 
@@ -318,9 +348,19 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
     changed = [t for t in rows if after is None or t.pk <= after]
     next_after = max([after or 0, *(t.pk for t in new)]) if after is not None else None
     context = _live_context(request, now, after=next_after)
+    finished = [t for t in rows if t.state == State.SUCCEEDED and not t.hidden]
+    if finished and hasattr(finished[0], "video"):
+        # A video that just finished plays large at once (rows are newest first).
+        context.update(player=finished[0], player_oob=True)
     context.update(
-        new_cards=[TaskCard(t, now) for t in new],
+        new_cards=cards_of(new, now),
         changed_cards=[TaskCard(t, now) for t in changed if not t.hidden],
+        # A changed card's batch line follows (a new batch brings its own).
+        changed_batches=[
+            summary
+            for batch, summary in batch_summaries(changed).items()
+            if not any(t.batch == batch for t in new)
+        ],
         hidden_ids=[t.pk for t in changed if t.hidden],
         oob_balance=bool(rows),
     )

@@ -280,7 +280,7 @@
   function dedupeCards() {
     // A poll and a submit can both deliver the same new card: keep the first.
     var seen = {};
-    $$("#task-cards .task-card").forEach(function (card) {
+    $$("#task-cards > li[id]").forEach(function (card) {
       if (seen[card.id]) { card.remove(); } else { seen[card.id] = true; }
     });
   }
@@ -379,7 +379,7 @@
   htmx.onLoad(function (root) {
     within(root, "#create-form").forEach(initForm);
     var cards = within(root, ".task-card");
-    if (cards.length) { dedupeCards(); }
+    if (cards.length || within(root, ".batch-head").length) { dedupeCards(); }
     cards.forEach(notifyFinished);
     if (within(root, "#task-live").length) { updateTitle(); }
     if (within(root, "#preset-bar").length) { syncPresetBar(); }
