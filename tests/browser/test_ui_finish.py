@@ -133,11 +133,14 @@ def test_it_generates_with_ctrl_enter_and_reads_save_as_preset(
 ) -> None:
     log_in(page, live_server)
     expect(page.locator("#preset-bar summary")).to_have_text("Save as preset")
+    page.locator("label[for=id_aspect_ratio_1]").click()  # 16:9
     prompt = page.get_by_label("Prompt")
     prompt.fill("A paper boat drifting down a rainy street")
     prompt.press("Control+Enter")
     expect(page.locator("#task-cards > .task-card")).to_have_count(1)
     assert GenerationTask.objects.count() == 1
+    page.reload()  # the member's last parameters are remembered
+    expect(page.locator("#id_aspect_ratio_1")).to_be_checked()
 
 
 def test_it_keeps_the_switches_clear_of_the_cost_bar_at_1440x900(
@@ -206,3 +209,36 @@ def test_it_has_no_console_errors_over_the_create_flow(
     page.goto(f"{live_server.url}/collections/")
     page.goto(f"{live_server.url}/links/")
     assert errors == []
+
+
+def test_it_plays_a_finished_video_large_and_groups_a_batch(
+    page: Page, live_server: Any, alice: Any
+) -> None:
+    page.set_viewport_size({"width": 1440, "height": 900})
+    older = make_finished_task(alice, prompt="An older lighthouse")
+    newest = make_finished_task(alice, prompt="The newest lighthouse")
+    log_in(page, live_server)
+    player = page.locator("#player video")
+    expect(player).to_be_visible()
+    expect(player.locator("source")).to_have_attribute(
+        "src", f"/media/videos/{newest.pk}.mp4"
+    )
+    box = player.bounding_box()
+    assert box and box["width"] >= 480  # not a 130 px thumbnail
+    page.locator(f"#task-{older.pk} .card-thumb").click()
+    expect(player.locator("source")).to_have_attribute(
+        "src", f"/media/videos/{older.pk}.mp4"
+    )
+    expect(page).to_have_url(re.compile(r"/$"))  # still in the Studio
+
+    page.get_by_label("Prompt").fill("A paper boat drifting down a rainy street")
+    page.get_by_text("Batch variants").click()
+    page.locator("label[for=id_extra_aspect_ratios_1]").click()
+    page.locator("label[for=id_extra_aspect_ratios_2]").click()
+    page.get_by_role("button", name="Generate").click()
+    head = page.locator("#task-cards .batch-head")
+    expect(head).to_have_count(1)
+    expect(head).to_have_text("3 videos: 3 running")
+    first = GenerationTask.objects.filter(batch__isnull=False).order_by("id").first()
+    assert first and services.cancel_task(first)
+    expect(head).to_have_text("3 videos: 2 running, 1 cancelled", timeout=8000)
