@@ -86,7 +86,9 @@ def test_it_has_no_serious_accessibility_violation_nor_console_error(
 def describe(path: str, response: dict[str, Any]) -> list[str]:
     return [
         f"{path}: {v['id']} ({v['impact']}) at "
-        + ", ".join(f"{n['target']} {n['failureSummary'][-160:-60]!r}" for n in v["nodes"][:3])
+        + ", ".join(
+            f"{n['target']} {n['failureSummary'][-160:-60]!r}" for n in v["nodes"][:3]
+        )
         for v in response["violations"]
         if v.get("impact") in BLOCKING
     ]
