@@ -149,6 +149,9 @@ def test_it_keeps_the_switches_clear_of_the_cost_bar_at_1440x900(
     page.set_viewport_size({"width": 1440, "height": 900})
     log_in(page, live_server)
     bar = page.locator(".submit-bar").bounding_box()
+    for name in ("sound", "fixed_lens"):  # in sight as the page opens
+        box = page.locator(f"label[for=id_{name}]").bounding_box()
+        assert box and bar and box["y"] + box["height"] <= bar["y"], name
     for name in ("sound", "fixed_lens"):
         switch = page.locator(f"label[for=id_{name}]")
         switch.scroll_into_view_if_needed()
