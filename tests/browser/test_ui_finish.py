@@ -202,6 +202,9 @@ def test_it_has_no_console_errors_over_the_create_flow(
     log_in(page, live_server)
     page.locator("label[for=id_mode_1]").click()
     page.get_by_label("Prompt").fill("A cat")
+    # A member who resized the prompt box gave it an inline style (CSSOM, allowed):
+    # the swap must not copy it as an attribute, which the CSP refuses.
+    page.get_by_label("Prompt").evaluate("node => { node.style.height = '200px'; }")
     page.get_by_role("button", name="Generate").click()  # refused: a form swap
     expect(page.locator("#id_start_image-error")).to_be_visible()
     page.locator("label[for=id_mode_0]").click()
@@ -245,3 +248,20 @@ def test_it_plays_a_finished_video_large_and_groups_a_batch(
     first = GenerationTask.objects.filter(batch__isnull=False).order_by("id").first()
     assert first and services.cancel_task(first)
     expect(head).to_have_text("3 videos: 2 running, 1 cancelled", timeout=8000)
+
+
+def test_it_offers_the_start_frames_own_shape(
+    page: Page, live_server: Any, alice: Any, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    picture = tmp_path / "wide.png"
+    Image.new("RGB", (320, 180), (30, 120, 250)).save(picture, "PNG")
+    log_in(page, live_server)
+    page.locator("label[for=id_mode_1]").click()  # 1:1 chosen
+    page.locator("#id_start_image").set_input_files(str(picture))
+    match = page.get_by_role("button", name="Use the frame's shape (16:9)")
+    match.click()
+    expect(page.locator("#id_aspect_ratio_1")).to_be_checked()
+    expect(match).to_be_hidden()
+    expect(page.locator("#cost-total")).to_have_text("32")
