@@ -265,3 +265,36 @@ def test_it_offers_the_start_frames_own_shape(
     expect(page.locator("#id_aspect_ratio_1")).to_be_checked()
     expect(match).to_be_hidden()
     expect(page.locator("#cost-total")).to_have_text("32")
+
+
+def test_it_sends_a_poll_of_an_ended_session_to_the_login_page(
+    page: Page, live_server: Any, alice: Any
+) -> None:
+    params = services.GenerationParams(prompt="A paper boat", duration=8)
+    services.create_generations(owner=alice, variants=[params])
+    log_in(page, live_server)
+    expect(page.locator("#task-live")).to_have_attribute("hx-trigger", "every 2s")
+    page.context.clear_cookies()  # the session ends
+    expect(page).to_have_url(re.compile(r"/login/\?next=%2F$"), timeout=8000)
+    expect(page.get_by_label("Username")).to_be_visible()
+
+
+def test_it_prices_each_change_without_visible_lag(
+    page: Page, live_server: Any, alice: Any
+) -> None:
+    import statistics
+    import time
+
+    log_in(page, live_server)
+    total = page.locator("#cost-total")
+    steps = [("id_duration_2", "48"), ("id_resolution_0", "24"), ("id_sound", "12")]
+    steps += [("id_duration_0", "4"), ("id_resolution_1", "8"), ("id_sound", "16")]
+    waits = []
+    for field, cost in steps:
+        started = time.perf_counter()
+        page.locator(f"label[for={field}]").click()
+        expect(total).to_have_text(cost)
+        waits.append(time.perf_counter() - started)
+    print(f"cost shown after {[round(w * 1000) for w in waits]} ms")
+    # A round trip on this machine is tens of milliseconds: well under a glance.
+    assert statistics.median(waits) < 0.5
