@@ -298,3 +298,25 @@ def test_it_prices_each_change_without_visible_lag(
     print(f"cost shown after {[round(w * 1000) for w in waits]} ms")
     # A round trip on this machine is tens of milliseconds: well under a glance.
     assert statistics.median(waits) < 0.5
+
+
+def test_it_centres_a_public_collection_and_dates_it_under_the_title(
+    page: Page, live_server: Any, alice: Any
+) -> None:
+    page.set_viewport_size({"width": 1440, "height": 900})
+    tasks = [make_finished_task(alice, prompt=f"Take {n}") for n in (1, 2)]
+    reel = sharing.create_collection(owner=alice, title="Storm reel")
+    sharing.add_to_collection(
+        owner=alice, collection=reel, videos=[task.video for task in tasks]
+    )
+    token = sharing.create_link(owner=alice, collection=reel, expiry="7d").token
+    page.goto(f"{live_server.url}/s/{token}/")
+    grid = page.locator(".public-grid").bounding_box()
+    tiles = [tile.bounding_box() for tile in page.locator(".public-tile").all()]
+    assert grid and len(tiles) == 2 and all(tiles)
+    left = tiles[0]["x"] - grid["x"]  # type: ignore[index]
+    right = grid["x"] + grid["width"] - (tiles[1]["x"] + tiles[1]["width"])  # type: ignore[index]
+    assert abs(left - right) <= 2, (left, right)  # centred, not left-aligned
+    assert tiles[0]["height"] == tiles[1]["height"]  # type: ignore[index]
+    expiry = page.locator(".public-expiry").bounding_box()
+    assert expiry and expiry["y"] < tiles[0]["y"]  # type: ignore[index]
