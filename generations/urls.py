@@ -10,6 +10,8 @@ from generations.views import dashboard, exports, gallery, hooks, media, overvie
 urlpatterns: list[URLPattern] = [
     path("", dashboard.dashboard, name="dashboard"),
     path("tasks/", dashboard.task_create, name="task_create"),
+    path("tasks/cost/", dashboard.task_cost, name="task_cost"),
+    path("tasks/<int:pk>/play/", dashboard.task_player, name="task_player"),
     path("tasks/refresh/", dashboard.task_refresh, name="task_refresh"),
     path("tasks/<int:pk>/cancel/", dashboard.task_cancel, name="task_cancel"),
     path("tasks/<int:pk>/retry/", dashboard.task_retry, name="task_retry"),

@@ -148,6 +148,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "generations.middleware.HtmxLoginRedirectMiddleware",
 ]
 
 ROOT_URLCONF = "seedance_site.urls"

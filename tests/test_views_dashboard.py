@@ -74,7 +74,9 @@ def test_it_shows_the_form_and_only_my_tasks(client: Any, alice: Any, bob: Any) 
     assert 'id="create-form"' in page
     assert f'id="task-{mine.pk}"' in page
     assert f'id="task-{theirs.pk}"' not in page
-    assert 'id="price-table"' in page
+    # The prices stay in Python: the page carries the cost, not a price table.
+    assert 'id="price-table"' not in page
+    assert 'id="cost-total">32<' in page
     assert "(1 running) Seedance Studio" in page
     assert 'data-balance="992"' in page
 
@@ -620,8 +622,9 @@ def test_it_shows_the_failure_reason(client: Any, alice: Any) -> None:
 
 @pytest.mark.django_db
 def test_it_estimates_progress_from_the_documented_times(
-    client: Any, alice: Any
+    client: Any, alice: Any, settings: Any
 ) -> None:
+    settings.SIMULATOR_ENABLED = False  # the real provider's pace
     submitted = timezone.now() - dt.timedelta(seconds=25)
     queue(alice, state=State.GENERATING, submitted_at=submitted)  # 4 s: ~50 s
     client.force_login(alice)
@@ -696,7 +699,7 @@ def test_it_saves_the_form_parameters_as_a_preset(client: Any, alice: Any) -> No
     page = html(response)
     assert page.lstrip().startswith('<form id="preset-bar"')
     assert f'<option value="{preset.pk}" selected>Vertical teaser</option>' in page
-    assert 'id="preset-data"' in page and '"aspect_ratio": "9:16"' in page
+    assert 'id="preset-data"' not in page  # the server applies a preset
     assert "Saved the preset “Vertical teaser”." in page
 
 
@@ -833,3 +836,173 @@ def test_it_offers_notifications_and_guarded_remix_links(
 def test_it_rejects_odd_digits_with_400(client: Any, alice: Any, url: str) -> None:
     client.force_login(alice)
     assert client.get(url).status_code == 400
+
+
+# ---------- The live cost, the preset swap, an ended session ----------
+
+
+@pytest.mark.django_db
+def test_it_prices_the_parameters_as_the_create_view_charges(
+    client: Any, alice: Any
+) -> None:
+    client.force_login(alice)
+    data = {**VALID, "resolution": "480p", "duration": "12", "prompt": ""}
+    data["extra_aspect_ratios"] = ["9:16", "16:9"]
+    response = client.post("/tasks/cost/", data, **HTMX)
+    assert response.status_code == 200
+    page = html(response)
+    expected = 2 * credits.cost_of(resolution="480p", sound=True, duration=12)
+    assert f'id="cost-total">{expected}<' in page
+    assert "for 2 videos" in page
+    assert f'id="cost-after">{1000 - expected}<' in page
+    assert 'id="variant-summary" hx-swap-oob="true">· 2 videos' in page
+
+
+@pytest.mark.django_db
+def test_it_says_when_the_cost_is_above_the_balance(
+    client: Any, django_user_model: Any
+) -> None:
+    member = django_user_model.objects.create_user("carol", password="x")
+    credits.grant(user=member, amount=10, reason="test")
+    client.force_login(member)
+    page = html(client.post("/tasks/cost/", {**VALID, "duration": "12"}, **HTMX))
+    assert 'id="cost-total">48<' in page
+    assert "not enough credits" in page and "is-short" in page
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_price_invalid_parameters(client: Any, alice: Any) -> None:
+    client.force_login(alice)
+    page = html(client.post("/tasks/cost/", {**VALID, "duration": "7"}, **HTMX))
+    assert "cost-total" not in page
+    assert "Choose valid parameters" in page
+    assert client.get("/tasks/cost/").status_code == 405
+
+
+@pytest.mark.django_db
+def test_it_applies_a_preset_by_swapping_only_the_form(client: Any, alice: Any) -> None:
+    from generations.models import Preset
+
+    preset = Preset.objects.create(
+        owner=alice,
+        name="Tall",
+        params={"aspect_ratio": "9:16", "resolution": "480p", "duration": 4},
+    )
+    client.force_login(alice)
+    response = client.get(
+        f"/?preset={preset.pk}&prompt=Kept+draft",
+        HTTP_HX_TARGET="create-form",
+        **HTMX,
+    )
+    page = html(response)
+    assert page.lstrip().startswith('<form id="create-form"')
+    assert re.search(r'value="9:16"[^>]*checked', page)
+    assert "Kept draft" in page
+    assert "Applied the preset “Tall”." in page
+    assert 'id="task-cards"' not in page
+
+
+@pytest.mark.django_db
+def test_it_sends_an_htmx_request_of_an_ended_session_to_the_login_page(
+    client: Any,
+) -> None:
+    response = client.get(
+        "/tasks/refresh/?since=0", HTTP_HX_CURRENT_URL="http://testserver/?x=1", **HTMX
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/login/?next=%2F%3Fx%3D1"
+    plain = client.get("/tasks/refresh/?since=0")
+    assert plain.status_code == 302
+
+
+@pytest.mark.django_db
+def test_it_resends_in_flight_cards_with_a_server_estimate(
+    client: Any, alice: Any, settings: Any
+) -> None:
+    task = queue(alice, state=State.GENERATING, submitted_at=timezone.now())
+    settings.SIMULATOR_ENABLED = True
+    settings.SIMULATOR_SPEED = 10
+    client.force_login(alice)
+    since = int((timezone.now() + dt.timedelta(minutes=5)).timestamp() * 1000)
+    response = client.get(f"/tasks/refresh/?since={since}", **HTMX)
+    page = html(response)
+    assert f'id="task-{task.pk}"' in page  # unchanged, but in flight
+    # 4 s videos take 40-60 s at the provider; the simulator runs 10x faster.
+    assert "About 5 s left" in page or "About 4 s left" in page
+    assert "HX-Trigger-After-Settle" not in response  # no credits moved
+
+
+@pytest.mark.django_db
+def test_it_tells_the_form_when_a_refund_moved_the_balance(
+    client: Any, alice: Any
+) -> None:
+    task = queue(alice, state=State.GENERATING, submitted_at=timezone.now())
+    since = int(timezone.now().timestamp() * 1000) - 1000
+    services.cancel_task(task) or GenerationTask.objects.filter(pk=task.pk).update(
+        state=State.FAILED, finished_at=timezone.now(), updated_at=timezone.now()
+    )
+    client.force_login(alice)
+    response = client.get(f"/tasks/refresh/?since={since}", **HTMX)
+    assert "credits-changed" in response["HX-Trigger-After-Settle"]
+
+
+@pytest.mark.django_db
+def test_it_remembers_each_members_last_parameters(
+    client: Any, alice: Any, bob: Any
+) -> None:
+    client.force_login(alice)
+    chosen = {**VALID, "aspect_ratio": "9:16", "resolution": "480p", "duration": "12"}
+    chosen["extra_durations"] = ["4"]
+    assert client.post("/", chosen).status_code == 405  # the form posts to /tasks/
+    assert client.post("/tasks/", chosen).status_code == 302
+    page = html(client.get("/"))
+    assert re.search(r'value="9:16"[^>]*checked', page)
+    assert re.search(r'value="480p"[^>]*checked', page)
+    assert re.search(r'name="duration" value="12"[^>]*checked', page)
+    assert re.search(r'name="extra_durations" value="4"[^>]*checked', page)
+    assert 'value="A lighthouse' not in page  # never the prompt
+    # A remix link still wins over what was remembered.
+    assert re.search(r'value="1:1"[^>]*checked', html(client.get("/?aspect_ratio=1:1")))
+    client.force_login(bob)
+    assert re.search(r'value="1:1"[^>]*checked', html(client.get("/")))
+
+
+@pytest.mark.django_db
+def test_it_plays_my_newest_result_large_and_a_chosen_one_on_demand(
+    client: Any, alice: Any, bob: Any
+) -> None:
+    older = make_finished_task(alice, prompt="An older fox")
+    newest = make_finished_task(alice, prompt="The newest fox")
+    theirs = make_finished_task(bob, prompt="Bob's owl")
+    waiting = queue(alice)
+    client.force_login(alice)
+    page = html(client.get("/"))
+    player = page[page.index('id="player"') : page.index('id="task-cards"')]
+    assert f"/media/videos/{newest.pk}.mp4" in player
+    answer = client.get(f"/tasks/{older.pk}/play/", **HTMX)
+    assert answer.status_code == 200
+    assert f"/media/videos/{older.pk}.mp4" in html(answer) and "autoplay" in html(
+        answer
+    )
+    assert client.get(f"/tasks/{theirs.pk}/play/", **HTMX).status_code == 404
+    assert client.get(f"/tasks/{waiting.pk}/play/", **HTMX).status_code == 404
+    assert client.post(f"/tasks/{older.pk}/play/", **HTMX).status_code == 405
+    plain = client.get(f"/tasks/{older.pk}/play/")
+    assert plain.status_code == 302 and plain["Location"] == f"/videos/{older.pk}/"
+
+
+@pytest.mark.django_db
+def test_it_groups_a_batch_under_one_summary_line(client: Any, alice: Any) -> None:
+    client.force_login(alice)
+    data = {**VALID, "extra_aspect_ratios": ["9:16", "1:1"], "extra_durations": ["4"]}
+    assert client.post("/tasks/", data).status_code == 302
+    tasks = list(GenerationTask.objects.order_by("id"))
+    assert len(tasks) == 6 and len({t.batch for t in tasks}) == 1
+    GenerationTask.objects.filter(pk__in=[t.pk for t in tasks[:2]]).update(
+        state=State.FAILED, finished_at=timezone.now()
+    )
+    page = html(client.get("/"))
+    assert page.count('class="batch-head"') == 1
+    assert "6 videos: 4 running, 2 failed" in page
+    head = page.index('class="batch-head"')
+    assert head < page.index(f'id="task-{tasks[-1].pk}"')

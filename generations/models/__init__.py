@@ -5,6 +5,7 @@ from generations.models.favourites import Favourite
 from generations.models.members import MemberLanguage
 from generations.models.operations import DispatcherLease, LoginSlot
 from generations.models.presets import Preset
+from generations.models.remembered import RememberedParams
 from generations.models.sharing import Collection, CollectionItem, ShareLink
 from generations.models.tasks import (
     IN_FLIGHT_STATES,
@@ -44,6 +45,7 @@ __all__ = [
     "PriceRule",
     "Preset",
     "RateBucket",
+    "RememberedParams",
     "Routing",
     "ShareLink",
     "State",

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.urls import reverse
 
 from generations.apixo import contract
-from generations.models import GenerationTask, State
+from generations.models import IN_FLIGHT_STATES, GenerationTask, State
 from generations.params import GenerationParams
+from generations.pipeline import schedule
 
 # Progress is an estimate from the documented generation times; it never claims
 # to be done before the video is in our storage.
@@ -29,13 +32,14 @@ STATE_TONES: dict[str, str] = {
 }
 
 
-def epoch_ms(moment: dt.datetime | None) -> int | None:
-    return int(moment.timestamp() * 1000) if moment else None
-
-
 def expected_seconds(duration: int) -> int:
+    """The provider's usual time, at the pace of the configured provider.
+
+    The simulator runs faster than the real provider (the overview scales its
+    times the same way): an estimate must not say 48 s for a 5 s job.
+    """
     low, high = contract.GENERATION_SECONDS.get(duration, (60.0, 120.0))
-    return round((low + high) / 2)
+    return max(1, round((low + high) / 2 / schedule.time_scale()))
 
 
 def format_seconds(seconds: float) -> str:
@@ -50,9 +54,63 @@ def format_seconds(seconds: float) -> str:
 
 
 @dataclass(frozen=True)
+class BatchSummary:
+    """One create that made several videos: "10 videos: 7 done, 3 running"."""
+
+    batch: uuid.UUID
+    counts: Counter[str]
+
+    @property
+    def dom_id(self) -> str:
+        return f"batch-{self.batch.hex}"
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def label(self) -> str:
+        running = sum(self.counts[state] for state in IN_FLIGHT_STATES)
+        parts = [
+            (self.counts[State.SUCCEEDED], "done"),
+            (running, "running"),
+            (self.counts[State.FAILED], "failed"),
+            (self.counts[State.CANCELLED], "cancelled"),
+        ]
+        found = ", ".join(f"{count} {word}" for count, word in parts if count)
+        return f"{self.total} videos: {found}"
+
+
+def batch_summaries(tasks: list[GenerationTask]) -> dict[uuid.UUID, BatchSummary]:
+    """The summaries of the batches these tasks belong to, in one query."""
+    batches = {task.batch for task in tasks if task.batch is not None}
+    counts: dict[uuid.UUID, Counter[str]] = {batch: Counter() for batch in batches}
+    rows = (
+        GenerationTask.objects.filter(batch__in=batches, hidden=False)
+        .values_list("batch", "state")
+        .order_by()
+    )
+    for batch, state in rows:
+        if batch is not None:
+            counts[batch][state] += 1
+    return {batch: BatchSummary(batch, found) for batch, found in counts.items()}
+
+
+def cards_of(tasks: list[GenerationTask], now: dt.datetime) -> list[TaskCard]:
+    """Cards newest first; the first card of each batch carries its summary."""
+    summaries = batch_summaries(tasks)
+    cards = []
+    for task in tasks:
+        head = summaries.pop(task.batch, None) if task.batch else None
+        cards.append(TaskCard(task, now, batch_head=head))
+    return cards
+
+
+@dataclass(frozen=True)
 class TaskCard:
     task: GenerationTask
     now: dt.datetime
+    batch_head: BatchSummary | None = None
 
     @property
     def tone(self) -> str:
@@ -104,14 +162,6 @@ class TaskCard:
         if left <= 0:
             return "Taking longer than usual"
         return f"About {format_seconds(left)} left"
-
-    @property
-    def created_ms(self) -> int | None:
-        return epoch_ms(self.task.created_at)
-
-    @property
-    def submitted_ms(self) -> int | None:
-        return epoch_ms(self.task.submitted_at)
 
     @property
     def can_cancel(self) -> bool:

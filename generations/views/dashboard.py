@@ -7,17 +7,26 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
 
 from generations import credits, forms, security, services
 from generations.apixo import contract
-from generations.models import IN_FLIGHT_STATES, GenerationTask, InputImage, Preset
+from generations.models import (
+    IN_FLIGHT_STATES,
+    GenerationTask,
+    InputImage,
+    Mode,
+    Preset,
+    RememberedParams,
+    State,
+)
 from generations.params import GenerationParams
-from generations.views.cards import TaskCard
+from generations.views.cards import TaskCard, batch_summaries, cards_of
 from generations.views.common import AuthedHttpRequest, own_task_or_404
 
 TEMPLATE = "generations/dashboard.html"
@@ -26,6 +35,8 @@ PAGE_SIZE = 30
 # from a little earlier re-sends a card now and then but never misses one.
 SINCE_OVERLAP = dt.timedelta(seconds=2)
 MAX_CHANGED_CARDS = 100
+# A frame within 3 % of an aspect ratio counts as that shape (no visible crop).
+SHAPE_TOLERANCE = 0.03
 
 
 @login_required
@@ -34,21 +45,58 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     before = request.GET.get("before", "")
     if before and not forms.is_id(before):
         return HttpResponseBadRequest("before must be a task id")
-    initial = forms.initial_from_query(request.GET)
+    # The member's last parameters, then a remix link's values over them.
+    initial = forms.initial_from_preset(RememberedParams.of(request.user.pk))
+    initial.update(forms.initial_from_query(request.GET))
     presets = _presets(request)
     chosen = _preset_from_query(request.GET.get("preset", ""), presets)
     if chosen is not None:
         # A preset sets the parameters; a prompt in the same link is kept.
         initial.update(forms.initial_from_preset(chosen.params))
     form = forms.GenerationForm(initial=initial, owner=request.user)
+    if request.htmx.target == "create-form":
+        # A preset chosen with JavaScript: only the form changes.
+        if chosen is not None:
+            messages.info(request, f"Applied the preset “{chosen.name}”.")
+        context = _page_context(request, form, [])
+        return render(request, f"{TEMPLATE}#form_answer", context)
     tasks = GenerationTask.objects.in_task_list_of(request.user)
     if before:
         tasks = tasks.filter(pk__lt=int(before))
     rows = list(tasks.select_related("video").order_by("-id")[: PAGE_SIZE + 1])
     context = _page_context(request, form, rows[:PAGE_SIZE], newest_page=not before)
+    context["player"] = _newest_result(request)
     context.update(_preset_context(presets, chosen))
     context["older_before"] = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
     return render(request, TEMPLATE, context)
+
+
+def _newest_result(request: AuthedHttpRequest) -> GenerationTask | None:
+    """The video that plays large beside the form when the Studio opens."""
+    return (
+        GenerationTask.objects.filter(
+            owner_id=request.user.pk,
+            hidden=False,
+            state=State.SUCCEEDED,
+            video__isnull=False,
+        )
+        .select_related("video")
+        .order_by("-id")
+        .first()
+    )
+
+
+@login_required
+@require_GET
+def task_player(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """Play one of the member's finished videos large, without leaving the Studio."""
+    task = own_task_or_404(request, pk)
+    if task.state != State.SUCCEEDED or not hasattr(task, "video"):
+        raise Http404("This task has no video to play.")
+    if not request.htmx:
+        return redirect("video_detail", pk=task.pk)
+    context = {"player": task, "autoplay": True}
+    return render(request, f"{TEMPLATE}#player", context)
 
 
 def _presets(request: AuthedHttpRequest) -> list[Preset]:
@@ -75,21 +123,27 @@ def _page_context(
     newest_page: bool = True,
 ) -> dict[str, Any]:
     now = timezone.now()
-    cost = _initial_cost(form)
     context = _live_context(request, now, after=_after(tasks) if newest_page else None)
     context.update(
         form=form,
-        cards=[TaskCard(task, now) for task in tasks],
-        price_table=credits.price_table(),
+        cards=cards_of(tasks, now),
         prompt_min=contract.PROMPT_MIN,
         prompt_max=contract.PROMPT_MAX,
         resolution_hints=forms.RESOLUTION_HINTS,
-        initial_cost=cost,
-        # The template adds this to the header's balance: no second query.
-        minus_cost=-cost,
         kept_images=_kept_image_urls(form),
+        aspect_table=aspect_table(),
     )
+    context.update(_cost_context(_form_variants(form)))
     return context
+
+
+def aspect_table() -> dict[str, Any]:
+    """The provider's aspect ratios as numbers, for the frame-shape hint."""
+    ratios = {}
+    for name in contract.ASPECT_RATIOS:
+        width, height = name.split(":")
+        ratios[name] = int(width) / int(height)
+    return {"ratios": ratios, "tolerance": SHAPE_TOLERANCE}
 
 
 def _after(tasks: list[GenerationTask]) -> int:
@@ -112,25 +166,49 @@ def _live_context(
     }
 
 
-def _initial_cost(form: forms.GenerationForm) -> int:
-    """The cost shown before JavaScript runs (or without it)."""
-    if form.is_bound and form.is_valid():
-        return sum(params.cost() for params in form.variants())
-    value = form["resolution"].value()
-    return credits.cost_of(
-        resolution=str(value if value in ("480p", "720p") else "720p"),
-        sound=bool(form["sound"].value()),
-        duration=_as_int(form["duration"].value(), 8),
-        routing=str(form["routing"].value() or ""),
-    )
+@login_required
+@require_POST
+def task_cost(request: AuthedHttpRequest) -> HttpResponse:
+    """The create form's cost and balance after, as the member changes parameters."""
+    context = _cost_context(_parameters_variants(request.POST))
+    context["variants_oob"] = True
+    return render(request, f"{TEMPLATE}#cost_answer", context)
 
 
-def _as_int(value: Any, default: int) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return default
-    return number if number in contract.DURATIONS else default
+def _parameters_variants(data: QueryDict) -> list[GenerationParams] | None:
+    """What task_create would make of these parameters (None if they are invalid).
+
+    The cost depends on the parameters only, so the same form judges them with a
+    stand-in prompt and in text mode (frames play no part).
+    """
+    params = data.copy()
+    params["prompt"] = "x" * contract.PROMPT_MIN
+    params["mode"] = Mode.TEXT
+    form = forms.GenerationForm(params)
+    return form.variants() if form.is_valid() else None
+
+
+def _cost_context(variants: list[GenerationParams] | None) -> dict[str, Any]:
+    if variants is None:
+        return {"initial_cost": None, "variant_count": 0}
+    cost = sum(variant.cost() for variant in variants)
+    # The template adds minus_cost to the header's balance: no second query.
+    return {"initial_cost": cost, "minus_cost": -cost, "variant_count": len(variants)}
+
+
+def _form_variants(form: forms.GenerationForm) -> list[GenerationParams] | None:
+    """The cost shown when the page loads (and without JavaScript)."""
+    data = QueryDict(mutable=True)
+    for name in forms.PRESET_FIELDS:
+        value = form[name].value()
+        if isinstance(value, list):
+            data.setlist(name, [str(v) for v in value])
+        elif isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        elif value is not None:
+            data[name] = str(value)
+    return _parameters_variants(data)
 
 
 def _kept_image_urls(form: forms.GenerationForm) -> dict[str, InputImage]:
@@ -156,6 +234,7 @@ def task_create(request: AuthedHttpRequest) -> HttpResponse:
         kept.is_valid()
         kept.add_error(None, _refusal(exc))
         return _form_error(request, kept)
+    RememberedParams.remember(owner_id=request.user.pk, params=_params_of(form))
     # The per-task copies now point at the stored files; the drafts can go.
     InputImage.objects.filter(pk__in=[i.pk for i in stored], task=None).delete()
     count = len(created)
@@ -172,7 +251,7 @@ def task_create(request: AuthedHttpRequest) -> HttpResponse:
     context = _page_context(request, fresh, [])
     context.update(
         _live_context(request, now, after=max(t.pk for t in created)),
-        new_cards=[TaskCard(t, now) for t in created],
+        new_cards=cards_of(created, now),
     )
     return render(request, f"{TEMPLATE}#created", context)
 
@@ -183,6 +262,11 @@ def _refusal(exc: credits.CreditsRefused) -> str:
     return str(exc)
 
 
+def _params_of(form: forms.GenerationForm) -> dict[str, Any]:
+    """The parameters in the presets' terms (JSON-safe; no prompt, no frames)."""
+    return {name: form.cleaned_data[name] for name in forms.PRESET_FIELDS}
+
+
 def _kept_params(form: forms.GenerationForm) -> dict[str, Any]:
     """The next form keeps the settings and clears the prompt and frames."""
     return {name: form.cleaned_data[name] for name in GenerationParams.setting_names()}
@@ -190,8 +274,10 @@ def _kept_params(form: forms.GenerationForm) -> dict[str, Any]:
 
 def _form_error(request: AuthedHttpRequest, form: forms.GenerationForm) -> HttpResponse:
     if request.htmx:
+        # The problem may be out of sight (a frame slot above the fold): say so.
+        messages.error(request, "Not generated: see the highlighted field.")
         context = _page_context(request, form, [])
-        return render(request, f"{TEMPLATE}#create_form", context, status=422)
+        return render(request, f"{TEMPLATE}#form_answer", context, status=422)
     tasks = list(
         GenerationTask.objects.in_task_list_of(request.user)
         .select_related("video")
@@ -240,6 +326,14 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
             :MAX_CHANGED_CARDS
         ]
     }
+    # Cards at the provider come every time: their progress and estimate are
+    # the server's (a queued card's estimate does not move).
+    at_provider = mine.filter(
+        state__in=IN_FLIGHT_STATES, submitted_at__isnull=False, hidden=False
+    )
+    found.update(
+        (task.pk, task) for task in at_provider.order_by("-id")[:MAX_CHANGED_CARDS]
+    )
     if after is not None:
         found.update(
             (task.pk, task)
@@ -250,13 +344,31 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
     changed = [t for t in rows if after is None or t.pk <= after]
     next_after = max([after or 0, *(t.pk for t in new)]) if after is not None else None
     context = _live_context(request, now, after=next_after)
+    finished = [t for t in rows if t.state == State.SUCCEEDED and not t.hidden]
+    if finished and hasattr(finished[0], "video"):
+        # A video that just finished plays large at once (rows are newest first).
+        context.update(player=finished[0], player_oob=True)
     context.update(
-        new_cards=[TaskCard(t, now) for t in new],
+        new_cards=cards_of(new, now),
         changed_cards=[TaskCard(t, now) for t in changed if not t.hidden],
+        # A changed card's batch line follows (a new batch brings its own).
+        changed_batches=[
+            summary
+            for batch, summary in batch_summaries(changed).items()
+            if not any(t.batch == batch for t in new)
+        ],
         hidden_ids=[t.pk for t in changed if t.hidden],
         oob_balance=bool(rows),
     )
-    return render(request, f"{TEMPLATE}#refresh", context)
+    response = render(request, f"{TEMPLATE}#refresh", context)
+    # A new task holds credits, a finished one captures or refunds them.
+    moved = bool(new) or any(task.is_terminal for task in changed)
+    return _credits_changed(response) if moved else response
+
+
+def _credits_changed(response: HttpResponse) -> HttpResponse:
+    """Tell the create form that the balance moved (its "Balance after" follows)."""
+    return trigger_client_event(response, "credits-changed", after="settle")
 
 
 def _card_response(
@@ -265,7 +377,8 @@ def _card_response(
     # The list header catches up on its next poll; it keeps its own `after`.
     task.refresh_from_db()
     context = {"card": TaskCard(task, timezone.now()), "oob_balance": True}
-    return render(request, f"{TEMPLATE}#card_changed", context, status=status)
+    response = render(request, f"{TEMPLATE}#card_changed", context, status=status)
+    return _credits_changed(response)
 
 
 @login_required
@@ -309,7 +422,8 @@ def _retry_answer(
     # Keep polling for cards this tab has not seen: only a new task moves `after`.
     context = _live_context(request, now, after=new_task.pk if new_task else None)
     context.update(new_cards=new_cards, live_oob=new_task is not None)
-    return render(request, f"{TEMPLATE}#retried", context, status=status)
+    response = render(request, f"{TEMPLATE}#retried", context, status=status)
+    return _credits_changed(response)
 
 
 @login_required

@@ -13,15 +13,13 @@ from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import render, resolve_url
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-from django_htmx.http import HttpResponseClientRedirect
 
 from generations import overview as stats
 from generations.models import FailCode, State
@@ -54,17 +52,13 @@ def require_staff(request: AuthedHttpRequest) -> None:
 def staff_page(view: View) -> View:
     """Staff only: members get 403, visitors the login page.
 
-    A live refresh whose session ended gets a client redirect to the login page,
-    rather than the login page swapped into the overview.
+    (A live refresh whose session ended is sent to the login page as a whole
+    page by generations.middleware.HtmxLoginRedirectMiddleware.)
     """
 
     @wraps(view)
     def wrapper(request: AuthedHttpRequest) -> HttpResponse:
         if not request.user.is_authenticated:
-            if request.htmx:
-                query = urlencode({"next": request.path})
-                login = f"{resolve_url(settings.LOGIN_URL)}?{query}"
-                return HttpResponseClientRedirect(login)
             return redirect_to_login(request.get_full_path())
         require_staff(request)
         return view(request)

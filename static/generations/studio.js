@@ -1,74 +1,26 @@
-/* Seedance Studio: progressive enhancement for the create form, live task cards,
-   the gallery and the detail page. No inline handlers, no eval: works under a
-   strict Content-Security-Policy. Every page also works without this file. */
+/* The Studio page: the create form and the live task list. Every rule (cost,
+   progress, estimates, presets, aspect ratios) is the server's: this file only
+   sends what changed and shows what came back. Works under a strict
+   Content-Security-Policy; the page works without it. */
 (function () {
   "use strict";
 
-  var APP_TITLE = "Seedance Studio";
   var knownStates = new Map();
 
   function $(selector, root) { return (root || document).querySelector(selector); }
   function $$(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
-
-  /* ---------- Create form: cost, counter, mode, frames ---------- */
-
-  var priceTable = null;
-  function prices() {
-    if (priceTable === null) {
-      var node = document.getElementById("price-table");
-      try { priceTable = node ? JSON.parse(node.textContent) : {}; } catch (e) { priceTable = {}; }
-    }
-    return priceTable;
+  function within(root, selector) {
+    var found = root.matches && root.matches(selector) ? [root] : [];
+    return found.concat($$(selector, root));
   }
+  function toast(text, level) { if (window.Studio) { window.Studio.toast(text, level); } }
+  function createForm() { return document.getElementById("create-form"); }
 
-  function creditsPerSecond(resolution, sound, routing) {
-    var table = prices();
-    var base = resolution + "|" + (sound ? 1 : 0) + "|";
-    if (Object.prototype.hasOwnProperty.call(table, base + routing)) { return table[base + routing]; }
-    if (Object.prototype.hasOwnProperty.call(table, base)) { return table[base]; }
-    return null;
-  }
+  /* ---------- Create form: counter, mode, frames ---------- */
 
   function checkedValue(form, name) {
     var input = form.querySelector('input[name="' + name + '"]:checked');
     return input ? input.value : null;
-  }
-
-  function checkedValues(form, name) {
-    return $$('input[name="' + name + '"]:checked', form).map(function (i) { return i.value; });
-  }
-
-  function unique(values) {
-    return values.filter(function (v, i) { return v !== null && values.indexOf(v) === i; });
-  }
-
-  function balance() {
-    var node = document.getElementById("credit-balance");
-    return node ? parseInt(node.getAttribute("data-balance") || "0", 10) : 0;
-  }
-
-  function updateCost(form) {
-    var total = $("#cost-total", form);
-    if (!total) { return; }
-    var resolution = checkedValue(form, "resolution") || "720p";
-    var soundBox = form.querySelector('input[name="sound"]');
-    var routingSelect = form.querySelector('select[name="routing"]');
-    var routing = routingSelect ? routingSelect.value : "";
-    var aspects = unique([checkedValue(form, "aspect_ratio")].concat(checkedValues(form, "extra_aspect_ratios")));
-    var durations = unique([checkedValue(form, "duration")].concat(checkedValues(form, "extra_durations")));
-    var cps = creditsPerSecond(resolution, soundBox && soundBox.checked, routing);
-    var count = aspects.length * durations.length;
-    var seconds = durations.reduce(function (sum, d) { return sum + (parseInt(d, 10) || 0); }, 0);
-    if (cps === null || count === 0) { return; }
-    var cost = cps * seconds * aspects.length;
-    var after = balance() - cost;
-    total.textContent = String(cost);
-    $("#cost-after", form).textContent = after >= 0 ? String(after) : "not enough credits";
-    $("#cost-summary", form).classList.toggle("is-short", after < 0);
-    var variants = $("#cost-variants", form);
-    if (variants) { variants.textContent = count > 1 ? "for " + count + " videos" : ""; }
-    var summary = $("#variant-summary", form);
-    if (summary) { summary.textContent = count > 1 ? "· " + count + " videos" : ""; }
   }
 
   function updateCounter(form) {
@@ -91,6 +43,12 @@
     frames.disabled = textMode; // nothing from a hidden slot is uploaded
   }
 
+  // The aspect ratios the provider knows, with their width/height, from Python.
+  function aspectTable() {
+    var node = document.getElementById("aspect-table");
+    try { return node ? JSON.parse(node.textContent) : { ratios: {}, tolerance: 0 }; } catch (e) { return { ratios: {}, tolerance: 0 }; }
+  }
+
   function showPreview(slot, src, label) {
     var img = $(".frame-preview", slot);
     if (!img) { return; }
@@ -105,17 +63,35 @@
     var form = slot.closest("#create-form");
     if (form) { checkFrameShapes(form); }
     var text = $(".dropzone-label", slot);
-    if (text) { text.textContent = src ? (label || "Choose another image") : "Choose or drop an image"; }
+    if (text) { text.textContent = src ? (label || text.getAttribute("data-again")) : text.getAttribute("data-empty"); }
+  }
+
+  function acceptsFile(input, file) {
+    var accepted = (input.getAttribute("accept") || "").split(",").map(function (t) { return t.trim(); });
+    return accepted.indexOf(file.type) >= 0;
   }
 
   function onFileChosen(input) {
     var slot = input.closest(".frame-slot");
     var file = input.files && input.files[0];
     if (!slot) { return; }
+    var problem = $("[data-file-problem]", slot);
+    if (problem) { problem.hidden = true; }
+    if (file && !acceptsFile(input, file)) {
+      // Warn now, not at submit, and never show a broken preview.
+      input.value = "";
+      measureFile(slot, null);
+      showPreview(slot, null);
+      if (problem) {
+        problem.hidden = false;
+        problem.textContent = problem.getAttribute("data-file-problem").replace("%s", file.name);
+      }
+      return;
+    }
     measureFile(slot, file);
     if (!file) { showPreview(slot, null); return; }
     var url = URL.createObjectURL(file);
-    showPreview(slot, url, file.name + " · choose another");
+    showPreview(slot, url, file.name + " · " + ($(".dropzone-label", slot).getAttribute("data-again") || ""));
     $(".frame-preview", slot).dataset.objectUrl = url;
   }
 
@@ -129,41 +105,59 @@
     showPreview(slot, null);
   }
 
-  /* Frames whose shape differs from the chosen aspect ratio get cropped: say so. */
-
-  var ASPECTS = { "1:1": 1, "16:9": 16 / 9, "9:16": 9 / 16, "21:9": 21 / 9, "4:3": 4 / 3, "3:4": 3 / 4 };
-  var SHAPE_TOLERANCE = 0.03;
+  /* Frames whose shape differs from the chosen aspect ratio get cropped: say so,
+     and offer the frame's own shape (the "auto" aspect ratio) in one click. */
 
   function shapeName(width, height) {
+    var table = aspectTable();
     var ratio = width / height;
-    var names = Object.keys(ASPECTS);
+    var names = Object.keys(table.ratios);
     for (var i = 0; i < names.length; i++) {
-      if (Math.abs(ratio - ASPECTS[names[i]]) / ASPECTS[names[i]] <= SHAPE_TOLERANCE) { return names[i]; }
+      if (Math.abs(ratio - table.ratios[names[i]]) / table.ratios[names[i]] <= table.tolerance) { return names[i]; }
     }
-    return ratio >= 1 ? ratio.toFixed(2) + ":1" : "1:" + (1 / ratio).toFixed(2);
+    return null;
+  }
+
+  function nearestShape(width, height) {
+    var table = aspectTable();
+    var ratio = width / height;
+    return Object.keys(table.ratios).reduce(function (best, name) {
+      var off = Math.abs(Math.log(ratio / table.ratios[name]));
+      return best === null || off < best[1] ? [name, off] : best;
+    }, null);
   }
 
   function checkFrameShapes(form) {
+    var table = aspectTable();
     var chosen = checkedValue(form, "aspect_ratio");
-    var target = ASPECTS[chosen];
+    var target = table.ratios[chosen];
     $$(".frame-slot", form).forEach(function (slot) {
       var img = $(".frame-preview", slot);
       var warning = $("[data-frame-warning]", slot);
+      var match = $("[data-match-frame]", slot);
       if (!warning) { return; }
       var text = "";
       var size = frameSize(slot, img);
+      var offer = null;
       if (target && size) {
         var width = size[0];
         var height = size[1];
-        if (Math.abs(width / height - target) / target > SHAPE_TOLERANCE) {
+        if (Math.abs(width / height - target) / target > table.tolerance) {
           var shape = shapeName(width, height);
-          text = ASPECTS[shape]
+          text = shape
             ? "This image is " + shape + " (" + width + "×" + height + ") but the video is " + chosen +
               ": it will be cropped to fit. Choose the " + shape + " shape to keep all of it."
             : "This image is " + width + "×" + height + ", not " + chosen + ": it will be cropped to fit the video.";
+          var nearest = nearestShape(width, height);
+          offer = nearest ? nearest[0] : null;
         }
       }
       if (warning.textContent !== text) { warning.textContent = text; }
+      if (match) {
+        match.hidden = !offer;
+        match.dataset.aspect = offer || "";
+        if (offer) { match.textContent = match.getAttribute("data-label").replace("%s", offer); }
+      }
     });
   }
 
@@ -200,12 +194,27 @@
     }
   }, true);
 
+  // A refused form: the first problem comes into view with the focus on it.
+  function showFirstError(form) {
+    var field = $('[aria-invalid="true"]', form);
+    var message = field ? null : $(".field-error, #form-errors", form);
+    var target = field || message;
+    if (!target) { return; }
+    var box = target.closest(".frame-slot, .field") || target;
+    box.scrollIntoView({ block: "center" });
+    if (field) {
+      field.focus({ preventScroll: true });
+    } else {
+      message.setAttribute("tabindex", "-1");
+      message.focus({ preventScroll: true });
+    }
+  }
+
   function initForm(form) {
     if (form.dataset.enhanced) { return; }
     form.dataset.enhanced = "1";
     updateCounter(form);
     updateMode(form);
-    updateCost(form);
     checkFrameShapes(form);
     $$(".dropzone", form).forEach(function (zone) {
       var input = document.getElementById(zone.getAttribute("for"));
@@ -220,6 +229,7 @@
         }
       });
     });
+    if (form.hasAttribute("data-refused")) { showFirstError(form); }
   }
 
   document.addEventListener("input", function (event) {
@@ -235,57 +245,42 @@
     if (event.target.name === "mode") { updateMode(form); }
     if (event.target.classList.contains("frame-file")) { onFileChosen(event.target); }
     if (event.target.name === "aspect_ratio") { checkFrameShapes(form); }
-    updateCost(form);
   });
 
-  /* ---------- Task cards: ticking clocks, title, dedupe, notifications ---------- */
+  document.addEventListener("click", function (event) {
+    var match = event.target.closest && event.target.closest("[data-match-frame]");
+    if (!match || !match.dataset.aspect) { return; }
+    var form = match.closest("#create-form");
+    var radio = form && form.querySelector('input[name="aspect_ratio"][value="' + match.dataset.aspect + '"]');
+    if (!radio) { return; }
+    radio.checked = true;
+    radio.dispatchEvent(new Event("change", { bubbles: true }));
+  });
 
-  function formatSeconds(seconds) {
-    seconds = Math.max(0, Math.floor(seconds));
-    if (seconds < 60) { return seconds + " s"; }
-    var minutes = Math.floor(seconds / 60);
-    var rest = seconds % 60;
-    if (minutes < 60) { return minutes + " min " + (rest < 10 ? "0" : "") + rest + " s"; }
-    var hours = Math.floor(minutes / 60);
-    minutes = minutes % 60;
-    return hours + " h " + (minutes < 10 ? "0" : "") + minutes + " min";
-  }
+  // Ctrl+Enter (Cmd+Enter on a Mac) generates from anywhere in the form.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.isComposing) { return; }
+    var form = event.target.closest && event.target.closest("#create-form");
+    if (!form) { return; }
+    event.preventDefault();
+    var button = $('button[type="submit"]', form);
+    if (button && !button.disabled) { form.requestSubmit(button); }
+  });
 
-  function tick() {
-    var now = Date.now();
-    $$('.task-card[data-in-flight="1"]').forEach(function (card) {
-      var created = parseInt(card.dataset.createdMs, 10);
-      var elapsed = $(".elapsed", card);
-      if (elapsed && created) { elapsed.textContent = formatSeconds((now - created) / 1000); }
-      var submitted = parseInt(card.dataset.submittedMs, 10);
-      var expected = parseInt(card.dataset.expectedS, 10) || 75;
-      var state = card.dataset.state;
-      if (!submitted || state === "queued" || state === "unknown") { return; }
-      var since = (now - submitted) / 1000;
-      var bar = $("progress", card);
-      if (bar) {
-        var pct = Math.min(95, Math.floor((since / expected) * 100));
-        if (pct > parseInt(bar.value, 10)) { bar.value = pct; bar.textContent = pct + "%"; }
-      }
-      var eta = $(".eta", card);
-      if (eta && state !== "downloading") {
-        var left = expected - since;
-        eta.textContent = left > 0 ? "About " + formatSeconds(left) + " left" : "Taking longer than usual";
-      }
-    });
-  }
+  /* ---------- Task cards: title, dedupe, notifications ---------- */
 
   function updateTitle() {
     var live = document.getElementById("task-live");
     if (!live) { return; }
     var running = parseInt(live.getAttribute("data-running") || "0", 10);
-    document.title = running > 0 ? "(" + running + " running) " + APP_TITLE : APP_TITLE;
+    var title = live.getAttribute("data-title");
+    document.title = running > 0 ? "(" + running + " running) " + title : title;
   }
 
   function dedupeCards() {
     // A poll and a submit can both deliver the same new card: keep the first.
     var seen = {};
-    $$("#task-cards > .task-card").forEach(function (card) {
+    $$("#task-cards > li[id]").forEach(function (card) {
       if (seen[card.id]) { card.remove(); } else { seen[card.id] = true; }
     });
   }
@@ -294,16 +289,15 @@
     var previous = knownStates.get(card.id);
     var state = card.dataset.state;
     knownStates.set(card.id, state);
-    if (!previous || previous === state) { return; }
-    if (state !== "succeeded" && state !== "failed") { return; }
+    if (!previous || previous === state || !card.dataset.notifyTitle) { return; }
     if (!("Notification" in window) || Notification.permission !== "granted") { return; }
     // A member looking at the page sees the card change; notify the others.
     if (!document.hidden && document.hasFocus()) { return; }
     var prompt = ($(".card-prompt", card) || {}).textContent || "";
     try {
-      var note = new Notification(state === "succeeded" ? "Your video is ready" : "A video failed", {
+      var note = new Notification(card.dataset.notifyTitle, {
         body: prompt.trim().slice(0, 120),
-        icon: "/static/generations/icon.svg",
+        icon: document.body.getAttribute("data-icon"),
         tag: card.id
       });
       note.onclick = function () { window.focus(); card.scrollIntoView({ block: "center" }); note.close(); };
@@ -322,49 +316,6 @@
     if (!button || !("Notification" in window)) { return; }
     var asked = Notification.requestPermission(updateNotifyOffer);
     if (asked && asked.then) { asked.then(updateNotifyOffer); }
-  });
-
-  /* ---------- Gallery hover preview ---------- */
-
-  function startPreview(link) {
-    var frame = $(".tile-frame", link);
-    if (!frame || $("video", frame)) { return; }
-    var video = document.createElement("video");
-    video.muted = true;
-    video.loop = true;
-    video.playsInline = true;
-    video.preload = "auto";
-    video.setAttribute("aria-hidden", "true");
-    video.src = link.getAttribute("data-preview");
-    frame.appendChild(video);
-    var playing = video.play();
-    if (playing && playing.catch) { playing.catch(function () {}); }
-  }
-
-  function stopPreview(link) {
-    var video = $(".tile-frame video", link);
-    if (!video) { return; }
-    video.pause();
-    video.removeAttribute("src");
-    video.load();
-    video.remove();
-  }
-
-  document.addEventListener("pointerover", function (event) {
-    var link = event.target.closest && event.target.closest("a[data-preview]");
-    if (link && event.pointerType !== "touch") { startPreview(link); }
-  });
-  document.addEventListener("pointerout", function (event) {
-    var link = event.target.closest && event.target.closest("a[data-preview]");
-    if (link && !link.contains(event.relatedTarget)) { stopPreview(link); }
-  });
-  document.addEventListener("focusin", function (event) {
-    var link = event.target.closest && event.target.closest("a[data-preview]");
-    if (link) { startPreview(link); }
-  });
-  document.addEventListener("focusout", function (event) {
-    var link = event.target.closest && event.target.closest("a[data-preview]");
-    if (link) { stopPreview(link); }
   });
 
   /* ---------- Remix without losing a draft ---------- */
@@ -388,64 +339,17 @@
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("#task-cards a[href], a.remix-link");
     if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) { return; }
-    if (!formIsDirty(document.getElementById("create-form"))) {
+    if (!formIsDirty(createForm())) {
       if (link.dataset.draftTab) { link.removeAttribute("target"); delete link.dataset.draftTab; }
       return;
     }
     link.target = "_blank";
     link.rel = "noopener";
     link.dataset.draftTab = "1";
-    toast("Opened in a new tab, so what you typed here stays.", "info");
+    toast(document.getElementById("task-cards").getAttribute("data-new-tab-text"), "info");
   });
 
-  function toast(text, level) {
-    var box = document.getElementById("toasts");
-    if (!box) { return; }
-    var node = document.createElement("div");
-    node.className = "toast toast-" + (level || "info");
-    var span = document.createElement("span");
-    span.textContent = text;
-    var close = document.createElement("button");
-    close.type = "button";
-    close.className = "toast-close";
-    close.setAttribute("aria-label", "Dismiss");
-    close.textContent = "×";
-    node.appendChild(span);
-    node.appendChild(close);
-    box.appendChild(node);
-    initToasts(box);
-  }
-
-  /* ---------- Presets ---------- */
-
-  function presetData() {
-    var node = document.getElementById("preset-data");
-    try { return node ? JSON.parse(node.textContent) : {}; } catch (e) { return {}; }
-  }
-
-  function setChecked(form, name, values) {
-    $$('input[name="' + name + '"]', form).forEach(function (input) {
-      input.checked = values.indexOf(input.value) >= 0;
-    });
-  }
-
-  function applyPreset(form, params) {
-    ["mode", "resolution", "duration", "aspect_ratio", "delivery"].forEach(function (name) {
-      if (params[name] !== undefined) { setChecked(form, name, [String(params[name])]); }
-    });
-    ["extra_aspect_ratios", "extra_durations"].forEach(function (name) {
-      setChecked(form, name, (params[name] || []).map(String));
-    });
-    ["sound", "fixed_lens"].forEach(function (name) {
-      var box = form.querySelector('input[name="' + name + '"]');
-      if (box && params[name] !== undefined) { box.checked = !!params[name]; }
-    });
-    var routing = form.querySelector('select[name="routing"]');
-    if (routing && params.routing) { routing.value = params.routing; }
-    updateMode(form);
-    updateCost(form);
-    checkFrameShapes(form);
-  }
+  /* ---------- Presets (applied by the server: see the select's hx-get) ---------- */
 
   function syncPresetBar() {
     var select = document.getElementById("preset-select");
@@ -454,14 +358,7 @@
   }
 
   document.addEventListener("change", function (event) {
-    if (event.target.id !== "preset-select") { return; }
-    syncPresetBar();
-    var preset = presetData()[event.target.value];
-    var form = document.getElementById("create-form");
-    if (!preset || !form) { return; }
-    applyPreset(form, preset.params);
-    var status = document.getElementById("preset-status");
-    if (status) { status.textContent = "Applied the preset " + preset.name + "."; }
+    if (event.target.id === "preset-select") { syncPresetBar(); }
   });
 
   document.addEventListener("submit", function (event) {
@@ -469,190 +366,23 @@
     if (event.target.id === "preset-bar") { event.preventDefault(); }
   });
 
-  /* ---------- Gallery: selection and bulk actions ---------- */
-
-  function picks() { return $$("#gallery-grid .pick"); }
-
-  function updateSelection() {
-    var bar = document.getElementById("bulk-form");
-    if (!bar) { return; }
-    bar.dataset.enhanced = "1";
-    var chosen = picks().filter(function (box) { return box.checked; });
-    var count = chosen.length;
-    bar.dataset.count = String(count);
-    document.body.classList.toggle("is-selecting", count > 0);
-    var counter = document.getElementById("selection-count");
-    if (counter && counter.textContent !== String(count)) { counter.textContent = String(count); }
-    var zipMax = parseInt(bar.dataset.zipMax || "50", 10);
-    var bulkMax = parseInt(bar.dataset.bulkMax || "200", 10);
-    var note = "";
-    if (count > bulkMax) { note = "Select at most " + bulkMax + " videos for one action."; }
-    else if (count > zipMax) { note = "A zip holds at most " + zipMax + " videos: select fewer to download."; }
-    var noteNode = document.getElementById("selection-note");
-    if (noteNode && noteNode.textContent !== note) { noteNode.textContent = note; }
-    var download = document.getElementById("bulk-download");
-    if (download) { download.setAttribute("aria-disabled", count > zipMax ? "true" : "false"); }
-    var own = chosen.filter(function (box) { return box.dataset.own === "1"; }).length;
-    var hide = document.getElementById("bulk-hide");
-    if (hide) { hide.setAttribute("aria-disabled", own ? "false" : "true"); }
-    $$("[data-select-none]").forEach(function (b) { b.hidden = count === 0; });
-    $$("[data-select-page]").forEach(function (b) {
-      b.hidden = !picks().length;
-      b.textContent = picks().length && count === picks().length ? "Select none" : "Select all shown";
-    });
-    syncCollectTitle();
-  }
-
-  function syncCollectTitle() {
-    var select = document.getElementById("bulk-collect-select");
-    var title = document.getElementById("bulk-collect-title");
-    if (!select || !title) { return; }
-    var fresh = !select.value;
-    title.hidden = !fresh;
-    var label = document.querySelector(".bulk-collect-title-label");
-    if (label) { label.hidden = !fresh; }
-  }
-
-  document.addEventListener("change", function (event) {
-    if (event.target.classList && event.target.classList.contains("pick")) { updateSelection(); }
-    if (event.target.id === "bulk-collect-select") { syncCollectTitle(); }
-  });
-
-  document.addEventListener("click", function (event) {
-    var all = event.target.closest && event.target.closest("[data-select-page]");
-    if (all) {
-      var boxes = picks();
-      var every = boxes.every(function (box) { return box.checked; });
-      boxes.forEach(function (box) { box.checked = !every; });
-      updateSelection();
-      return;
-    }
-    var none = event.target.closest && event.target.closest("[data-select-none]");
-    if (none) {
-      picks().forEach(function (box) { box.checked = false; });
-      updateSelection();
-      return;
-    }
-    var disabled = event.target.closest && event.target.closest('#bulk-form [aria-disabled="true"]');
-    if (disabled) {
-      event.preventDefault();
-      event.stopPropagation();
-      var note = document.getElementById("selection-note");
-      if (note && disabled.id === "bulk-hide") { note.textContent = "Only your own videos can be hidden, and none of the selected are yours."; }
-    }
-  }, true);
-
-  // Enter in a small text field runs that field's own action, never the form's
-  // first button (the form's default would be "Favourite" or "Apply preset").
+  // Enter in the preset name saves it, never the bar's first button.
   document.addEventListener("keydown", function (event) {
-    if (event.key !== "Enter" || event.isComposing) { return; }
-    var target = { "bulk-collect-title": "bulk-collect-add", "preset-name": "preset-save" }[event.target.id];
-    if (!target) { return; }
+    if (event.key !== "Enter" || event.isComposing || event.target.id !== "preset-name") { return; }
     event.preventDefault();
-    var button = document.getElementById(target);
+    var button = document.getElementById("preset-save");
     if (button) { button.click(); }
   });
 
-  document.addEventListener("submit", function (event) {
-    if (event.target.id !== "bulk-form") { return; }
-    // The zip downloads without leaving the page; a refusal comes back here.
-    var next = event.target.querySelector('input[name="next"]');
-    if (next) { next.value = location.pathname + location.search; }
-  });
+  /* ---------- Wiring: only what was swapped in ---------- */
 
-  // Empty filters stay out of the address bar (the URL is pushed into history).
-  document.addEventListener("htmx:configRequest", function (event) {
-    var elt = event.detail && event.detail.elt;
-    if (!elt || elt.id !== "gallery-filters") { return; }
-    var params = event.detail.parameters;
-    Object.keys(params).forEach(function (key) {
-      if (params[key] === "" || params[key] === null) { delete params[key]; }
-    });
-  });
-
-  // Back and forward restore the results from htmx's history; the filter fields
-  // are live inputs that a snapshot does not carry, so read them from the URL.
-  function syncFiltersFromUrl() {
-    var form = document.getElementById("gallery-filters");
-    if (!form) { return; }
-    var query = new URLSearchParams(location.search);
-    Array.prototype.forEach.call(form.elements, function (field) {
-      if (!field.name) { return; }
-      var value = query.get(field.name);
-      if (field.type === "checkbox" || field.type === "radio") {
-        field.checked = field.type === "radio" ? (value || "") === field.value : value !== null && value !== "0" && value !== "";
-      } else if (field.tagName === "SELECT" || field.tagName === "INPUT") {
-        field.value = value || "";
-      }
-    });
-  }
-  document.addEventListener("htmx:historyRestore", function () { syncFiltersFromUrl(); updateSelection(); });
-  window.addEventListener("popstate", function () { setTimeout(syncFiltersFromUrl, 0); });
-
-  /* ---------- Copy, toasts ---------- */
-
-  document.addEventListener("click", function (event) {
-    var copy = event.target.closest && event.target.closest("[data-copy-target]");
-    if (copy) {
-      var source = document.querySelector(copy.getAttribute("data-copy-target"));
-      if (source && navigator.clipboard) {
-        navigator.clipboard.writeText(source.textContent).then(function () {
-          copy.textContent = "Copied";
-          copy.classList.add("is-copied");
-          setTimeout(function () { copy.textContent = "Copy"; copy.classList.remove("is-copied"); }, 1800);
-        });
-      }
-      return;
-    }
-    var close = event.target.closest && event.target.closest(".toast-close");
-    if (close) { dismiss(close.closest(".toast")); }
-  });
-
-  function dismiss(toast) {
-    if (!toast || toast.classList.contains("is-leaving")) { return; }
-    toast.classList.add("is-leaving");
-    setTimeout(function () { toast.remove(); }, 260);
-  }
-
-  function initToasts(root) {
-    $$(".toast", root).forEach(function (toast) {
-      if (toast.dataset.timed) { return; }
-      toast.dataset.timed = "1";
-      setTimeout(function () { dismiss(toast); }, toast.classList.contains("toast-error") ? 9000 : 5000);
-    });
-  }
-
-  /* ---------- Session expiry ---------- */
-
-  // A poll after the session ended is redirected to the login page; the browser
-  // follows that silently. Go there (and back to this page after logging in)
-  // instead of swapping the login page into the list.
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var xhr = event.detail && event.detail.xhr;
-    if (xhr && xhr.responseURL && new URL(xhr.responseURL).pathname === "/login/") {
-      event.detail.shouldSwap = false;
-      window.location.assign("/login/?next=" + encodeURIComponent(location.pathname + location.search));
-    }
-  });
-
-  /* ---------- Wiring ---------- */
-
-  function init(root) {
-    var form = document.getElementById("create-form");
-    if (form) { initForm(form); }
-    dedupeCards();
-    $$(".task-card").forEach(notifyFinished);
-    updateTitle();
+  htmx.onLoad(function (root) {
+    within(root, "#create-form").forEach(initForm);
+    var cards = within(root, ".task-card");
+    if (cards.length || within(root, ".batch-head").length) { dedupeCards(); }
+    cards.forEach(notifyFinished);
+    if (within(root, "#task-live").length) { updateTitle(); }
+    if (within(root, "#preset-bar").length) { syncPresetBar(); }
     updateNotifyOffer();
-    syncPresetBar();
-    updateSelection();
-    initToasts(document);
-  }
-
-  document.addEventListener("DOMContentLoaded", function () {
-    init(document);
-    setInterval(tick, 1000);
   });
-  document.addEventListener("htmx:load", function (event) { init(event.target); });
-  document.addEventListener("htmx:afterSettle", function () { init(document); });
 })();

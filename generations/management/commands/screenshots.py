@@ -28,7 +28,7 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from generations import credits, services
+from generations import credits, services, sharing
 from generations.apixo import contract
 from generations.models import (
     Favourite,
@@ -51,7 +51,7 @@ CHROMIUM_ARGS = [
 DEVICES: dict[str, dict[str, Any]] = {
     "desktop": {"viewport": {"width": 1440, "height": 900}},
     "phone": {
-        "viewport": {"width": 375, "height": 812},
+        "viewport": {"width": 390, "height": 844},
         "device_scale_factor": 2,
         "is_mobile": True,
         "has_touch": True,
@@ -187,10 +187,10 @@ class Command(BaseCommand):
         if Path(settings.VAR_DIR).resolve() == real_var:
             raise CommandError("Refusing to seed the developer's var/ directory.")
         started = time.monotonic()
-        detail_pk = seed()
+        pages = seed()
         out.mkdir(parents=True, exist_ok=True)
         with serve() as base_url:
-            written = shoot(base_url, out, chromium, detail_pk)
+            written = shoot(base_url, out, chromium, pages)
         for path in written:
             self.stdout.write(f"  {path}")
         seconds = time.monotonic() - started
@@ -214,8 +214,8 @@ def _scratch_env(scratch: Path) -> dict[str, str]:
 # ---------- Seed ----------
 
 
-def seed() -> int:
-    """A small team with finished videos and tasks in every state; the detail pk."""
+def seed() -> dict[str, str]:
+    """A small team with finished videos and tasks in every state; the pages."""
     users = get_user_model().objects
     team = [
         users.create_user(name, password=PASSWORD) for name in ("maya", "leo", "ana")
@@ -246,7 +246,32 @@ def seed() -> int:
                 "extra_durations": [], "sound": True, "fixed_lens": False,
                 "routing": "auto", "delivery": "polling"},
     )  # fmt: skip
-    return finished[0].pk
+    return _pages(team[0], finished)
+
+
+def _pages(maya: User, finished: list[GenerationTask]) -> dict[str, str]:
+    """Every page kind, with something on it (maya is staff: the overview too)."""
+    maya.is_staff = True
+    maya.save(update_fields=["is_staff"])
+    own = [task for task in finished if task.owner_id == maya.pk]
+    reel = sharing.create_collection(owner=maya, title="Winter reel")
+    sharing.add_to_collection(
+        owner=maya, collection=reel, videos=[task.video for task in own]
+    )
+    video_token = sharing.create_link(owner=maya, video=own[0].video).token
+    reel_token = sharing.create_link(owner=maya, collection=reel).token
+    return {
+        "dashboard": "/",
+        "gallery": "/gallery/",
+        "detail": f"/videos/{finished[0].pk}/",
+        "collections": "/collections/",
+        "collection": f"/collections/{reel.pk}/",
+        "links": "/links/",
+        "credits": "/credits/",
+        "overview": "/staff/overview/",
+        "public-video": f"/s/{video_token}/",
+        "public-collection": f"/s/{reel_token}/",
+    }
 
 
 def _finished(
@@ -376,14 +401,9 @@ def _wait_for_port(port: int, server: subprocess.Popen[bytes]) -> None:
     raise CommandError("runserver did not answer within 30 s.")
 
 
-def shoot(base_url: str, out: Path, chromium: str, detail_pk: int) -> list[Path]:
+def shoot(base_url: str, out: Path, chromium: str, pages: dict[str, str]) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
-    pages = {
-        "dashboard": "/",
-        "gallery": "/gallery/",
-        "detail": f"/videos/{detail_pk}/",
-    }
     written: list[Path] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -403,11 +423,32 @@ def shoot(base_url: str, out: Path, chromium: str, detail_pk: int) -> list[Path]
                     full = not (name == "dashboard" and device == "desktop")
                     page.screenshot(path=str(target), full_page=full)
                     written.append(target)
+                    _refuse_sideways_scroll(page, name, options)
                 if device == "desktop":
                     written.append(_shoot_selection(page, base_url, out, scheme))
+                else:
+                    written.append(_shoot_menu(page, base_url, out, scheme))
                 context.close()
         browser.close()
     return written
+
+
+def _refuse_sideways_scroll(page: Any, name: str, options: dict[str, Any]) -> None:
+    width = options["viewport"]["width"]
+    scrolled = page.evaluate("document.documentElement.scrollWidth")
+    if scrolled > width:
+        raise CommandError(f"{name} scrolls sideways at {width} px ({scrolled} px).")
+
+
+def _shoot_menu(page: Any, base_url: str, out: Path, scheme: str) -> Path:
+    """The phone's open menu: every entry of the main navigation reachable."""
+    page.goto(f"{base_url}/")
+    _settle(page)
+    page.get_by_role("button", name="Menu").click()
+    page.wait_for_timeout(300)
+    target = out / f"menu-phone-{scheme}.png"
+    page.screenshot(path=str(target))
+    return target
 
 
 def _log_in(page: Any, base_url: str) -> None:
