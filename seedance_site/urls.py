@@ -15,5 +15,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("login/", security.login_view, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
+    path("healthz/live", health.live, name="healthz_live"),
+    path("healthz/ready", health.healthz, name="healthz_ready"),
+    path("metrics", health.metrics, name="metrics"),
     path("", include("generations.urls")),
 ]

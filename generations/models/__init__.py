@@ -2,7 +2,13 @@ from __future__ import annotations
 
 from generations.models.credits import CreditAccount, LedgerEntry, PriceRule
 from generations.models.favourites import Favourite
-from generations.models.operations import DispatcherLease
+from generations.models.operations import (
+    BreakerForce,
+    BreakerState,
+    DispatcherLease,
+    OpsCounter,
+    ProviderBreaker,
+)
 from generations.models.presets import Preset
 from generations.models.sharing import Collection, CollectionItem, ShareLink
 from generations.models.tasks import (
@@ -22,6 +28,8 @@ from generations.models.tasks import (
 __all__ = [
     "IN_FLIGHT_STATES",
     "TERMINAL_STATES",
+    "BreakerForce",
+    "BreakerState",
     "Collection",
     "CollectionItem",
     "CreditAccount",
@@ -32,8 +40,10 @@ __all__ = [
     "InputImage",
     "LedgerEntry",
     "Mode",
+    "OpsCounter",
     "PriceRule",
     "Preset",
+    "ProviderBreaker",
     "RateBucket",
     "Routing",
     "ShareLink",

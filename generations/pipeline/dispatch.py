@@ -21,6 +21,7 @@ from django.utils import timezone
 from generations import credits
 from generations.models import CreditAccount, GenerationTask, State
 from generations.models.tasks import lease_expired_q, transition
+from generations.ops import breaker
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +50,18 @@ def dispatch_once(
 ) -> dict[str, int]:
     now = now or timezone.now()
     enqueue = enqueue or django_q_enqueue
+    # The provider circuit breaker (generations/ops/breaker.py): while it is open,
+    # no submissions and only a few status reads a pass.
+    gate = breaker.gate(now, enqueue)
+    reads = gate.read_limit or BATCH
     counts = {
-        "poll": _dispatch_due([State.WAITING, State.GENERATING], "poll", now, enqueue),
+        "poll": _dispatch_due(
+            [State.WAITING, State.GENERATING], "poll", now, enqueue, reads
+        ),
         "download": _dispatch_due([State.DOWNLOADING], "download", now, enqueue),
-        "resolve": _dispatch_due([State.UNKNOWN], "resolve", now, enqueue),
+        "resolve": _dispatch_due([State.UNKNOWN], "resolve", now, enqueue, reads),
     }
-    counts["submit"] = _dispatch_submits(now, enqueue)
+    counts["submit"] = _dispatch_submits(now, enqueue) if gate.submitting else 0
     cache.set(HEARTBEAT_KEY, now.timestamp(), timeout=None)
     return counts
 
@@ -70,13 +77,17 @@ def _lease(task_id: int, now: dt.datetime) -> bool:
 
 
 def _dispatch_due(
-    states: list[State], job: str, now: dt.datetime, enqueue: Enqueue
+    states: list[State],
+    job: str,
+    now: dt.datetime,
+    enqueue: Enqueue,
+    limit: int = BATCH,
 ) -> int:
     ids = list(
         GenerationTask.objects.filter(state__in=states, next_action_at__lte=now)
         .filter(lease_expired_q(now))
         .order_by("next_action_at")
-        .values_list("pk", flat=True)[:BATCH]
+        .values_list("pk", flat=True)[:limit]
     )
     sent = 0
     for task_id in ids:
