@@ -13,6 +13,7 @@ force it open or closed from the overview; forcing wins over the automatic state
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -35,6 +37,10 @@ NAME = "provider"
 FAILURE_KINDS = frozenset({"transport", "server_error"})
 NEUTRAL_KINDS = frozenset({"malformed", "provider_error"})
 PROBE_JOB = "generations.ops.breaker.probe"
+# The last known state, for the members' banner on every page without a query;
+# refreshed by every dispatcher pass and at once by every change.
+PUBLISHED_KEY = "seedance:ops:breaker"
+PUBLISHED_SECONDS = 120
 
 
 def failure_threshold() -> int:
@@ -83,6 +89,7 @@ def record_success() -> None:
     )
     if closed:
         log.warning("the provider answers again: submissions resume")
+        publish(status())
     ProviderBreaker.objects.filter(name=NAME, failures__gt=0).update(failures=0)
 
 
@@ -100,6 +107,7 @@ def record_failure(kind: str, now: dt.datetime | None = None) -> None:
         probe_at=now + dt.timedelta(seconds=probe_seconds()),
     )
     if opened:
+        publish(status())
         log.warning(
             "the provider is not answering (%s failures in a row, last: %s): "
             "submissions stop until a probe succeeds",
@@ -164,7 +172,24 @@ def gate(now: dt.datetime, enqueue: Callable[[str, int], Any]) -> Status:
         )
         if due:
             enqueue(PROBE_JOB, 0)
+    publish(current)
     return current
+
+
+def publish(current: Status) -> None:
+    try:
+        cache.set(PUBLISHED_KEY, dataclasses.asdict(current), PUBLISHED_SECONDS)
+    except Exception as exc:  # the banner is a courtesy; dispatching is not
+        log.warning("could not publish the breaker state: %s", type(exc).__name__)
+
+
+def published() -> Status | None:
+    """The breaker as last published (None: unknown, e.g. no dispatcher)."""
+    try:
+        data = cache.get(PUBLISHED_KEY)
+    except Exception:
+        return None
+    return Status(**data) if isinstance(data, dict) else None
 
 
 def probe(_unused: int = 0) -> None:
@@ -186,4 +211,5 @@ def force(mode: str, *, by: str) -> None:
     ProviderBreaker.objects.filter(name=NAME).update(
         forced=mode, forced_by=by if mode else ""
     )
+    publish(status())
     log.warning("provider breaker set to %s by %s", mode or "automatic", by)
