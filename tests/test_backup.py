@@ -52,12 +52,56 @@ def keep_granting(user: Any, stop: threading.Event, done: list[int]) -> None:
         connection.close()
 
 
+class FreshDatabase:
+    """An empty database of the test's engine to restore into, and raw SQL on it
+    (checked without the studio's code)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.vendor = connection.vendor
+        db = connection.settings_dict
+        if self.vendor == "sqlite":
+            self.path = directory / "db.sqlite3"
+            self.url = f"sqlite://{self.path}"
+            return
+        import psycopg
+
+        self.name = f"{db['NAME']}_restored"[:63]
+        self.params = {
+            "host": db["HOST"] or "127.0.0.1",
+            "port": db["PORT"] or 5432,
+            "user": db["USER"],
+            "password": db["PASSWORD"] or None,
+        }
+        with psycopg.connect(dbname="postgres", autocommit=True, **self.params) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{self.name}"')
+            c.execute(f'CREATE DATABASE "{self.name}"')
+        auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+        self.url = (
+            f"postgres://{auth}@{self.params['host']}:{self.params['port']}/{self.name}"
+        )
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        if self.vendor == "sqlite":
+            with sqlite3.connect(self.path) as db:
+                return db.execute(sql).fetchall()
+        import psycopg
+
+        with psycopg.connect(dbname=self.name, **self.params) as db:
+            return db.execute(sql).fetchall()
+
+    def drop(self) -> None:
+        if self.vendor == "sqlite":
+            return
+        import psycopg
+
+        with psycopg.connect(dbname="postgres", autocommit=True, **self.params) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
 @pytest.mark.slow
 def test_it_backs_up_a_running_studio_and_restores_it(
     stack: Stack, alice: Any, bob: Any, tmp_path: Path
 ) -> None:
-    if connection.vendor != "sqlite":
-        pytest.skip("this variant restores into a fresh SQLite file")
     stack.start_simulator()
     stack.start_dispatcher()
     stack.start_workers()
@@ -81,10 +125,19 @@ def test_it_backs_up_a_running_studio_and_restores_it(
     assert not list((tmp_path / "backups").glob(".*partial"))
 
     fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    target = FreshDatabase(fresh)
+    try:
+        check_restore(stack, snapshot, fresh, target)
+    finally:
+        target.drop()
+
+
+def check_restore(stack: Stack, snapshot: Path, fresh: Path, db: FreshDatabase) -> None:
     env = {
         **stack.env,
         "VAR_DIR": str(fresh / "var"),
-        "DATABASE_URL": f"sqlite://{fresh / 'db.sqlite3'}",
+        "DATABASE_URL": db.url,
         "MEDIA_ROOT": str(fresh / "media"),
     }
     restored = manage(env, "restore", str(snapshot))
@@ -92,25 +145,22 @@ def test_it_backs_up_a_running_studio_and_restores_it(
     assert "all match" in restored.stdout
 
     # Checked again here, without the studio's code: the restored files and rows.
-    db = sqlite3.connect(fresh / "db.sqlite3")
-    videos = db.execute("SELECT file, sha256 FROM generations_videoasset").fetchall()
+    videos = db.query("SELECT file, sha256 FROM generations_videoasset")
     assert len(videos) >= 3
     for name, digest in videos:
         assert sha256(fresh / "media" / name) == digest
-    balances = db.execute(
+    balances = db.query(
         "SELECT a.id, a.balance, (SELECT COALESCE(SUM(amount), 0) FROM "
         "generations_ledgerentry e WHERE e.account_id = a.id) "
         "FROM generations_creditaccount a"
-    ).fetchall()
+    )
     assert len(balances) == 2
     for _, balance, ledger in balances:
         assert balance == ledger
-    tasks = db.execute("SELECT COUNT(*) FROM generations_generationtask").fetchone()
-    assert tasks == (8,)
+    assert db.query("SELECT COUNT(*) FROM generations_generationtask") == [(8,)]
     manifest = json.loads((snapshot / "manifest.json").read_text())
     for item in manifest["media"]:
         assert sha256(fresh / "media" / item["path"]) == item["sha256"]
-    db.close()
 
 
 def test_it_refuses_a_damaged_backup_before_touching_anything(

@@ -29,6 +29,11 @@ def value(body: bytes, name: str, **labels: str) -> float:
     return samples(body)[(name, tuple(sorted(labels.items())))]
 
 
+def counted(body: bytes, name: str, **labels: str) -> float:
+    """A counter's value, 0 when it has not appeared yet."""
+    return samples(body).get((name, tuple(sorted(labels.items()))), 0.0)
+
+
 @pytest.mark.django_db
 def test_it_refuses_visitors_members_and_wrong_tokens(
     client: Any, alice: Any, settings: Any, caplog: Any
@@ -75,6 +80,9 @@ def test_it_answers_staff_and_the_token(client: Any, staff: Any, settings: Any) 
 def test_it_reports_tasks_requests_errors_bytes_and_the_breaker(
     sim: RunningSimulator, client: Any, alice: Any, staff: Any
 ) -> None:
+    client.force_login(staff)
+    # Counters are shared (with Redis, across test runs too): compare growth.
+    before = client.get("/metrics").content
     done = queue_task(alice)
     drive()
     sim.set_faults({"rate_503": 1.0})
@@ -82,8 +90,10 @@ def test_it_reports_tasks_requests_errors_bytes_and_the_breaker(
     drive()  # the 503 makes the outcome unknown, then unconfirmed
     sim.set_faults({})
     waiting = queue_task(alice)
-    client.force_login(staff)
     body = client.get("/metrics").content
+
+    def grew(name: str, **labels: str) -> float:
+        return counted(body, name, **labels) - counted(before, name, **labels)
 
     assert value(body, "seedance_tasks", state="succeeded") == 1
     assert value(body, "seedance_tasks", state="failed") == 1
@@ -93,19 +103,18 @@ def test_it_reports_tasks_requests_errors_bytes_and_the_breaker(
     generate_sent = sum(
         sum(v.values()) for k, v in stats.items() if "generateTask" in k
     )
-    assert value(body, "seedance_provider_requests_total", endpoint="generate") == (
+    assert grew("seedance_provider_requests_total", endpoint="generate") == (
         generate_sent
     )
     assert (
-        value(
-            body,
+        grew(
             "seedance_provider_errors_total",
             endpoint="generate",
             kind="server_error",
         )
         == 1
     )
-    assert value(body, "seedance_provider_requests_total", endpoint="status") >= 1
+    assert grew("seedance_provider_requests_total", endpoint="status") >= 1
     size = VideoAsset.objects.get(task=done).size_bytes
     assert size > 0
     assert value(body, "seedance_download_bytes_total") == size
