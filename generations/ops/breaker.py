@@ -162,6 +162,9 @@ def status() -> Status:
 def gate(now: dt.datetime, enqueue: Callable[[str, int], Any]) -> Status:
     """The dispatcher's view for one pass; enqueues a probe when one is due."""
     current = status()
+    # Published before a probe can run: a probe that closes the breaker publishes
+    # its own, newer state, which this pass must not overwrite.
+    publish(current)
     if current.state == BreakerState.OPEN and current.forced != BreakerForce.OPEN:
         # Compare-and-set on probe_at: one probe per interval across dispatchers.
         due = ProviderBreaker.objects.filter(
@@ -172,7 +175,6 @@ def gate(now: dt.datetime, enqueue: Callable[[str, int], Any]) -> Status:
         )
         if due:
             enqueue(PROBE_JOB, 0)
-    publish(current)
     return current
 
 
