@@ -79,7 +79,7 @@ def test_it_lets_staff_force_the_breaker(client: Any, staff: Any) -> None:
     assert not breaker.status().submitting
     page = client.get("/staff/overview/").content.decode()
     assert "Provider circuit breaker" in page
-    assert "forced open by sam" in page
+    assert "paused by sam" in page
 
     client.post("/staff/breaker/", {"mode": "closed"})
     assert breaker.status().submitting

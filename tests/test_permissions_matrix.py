@@ -61,6 +61,7 @@ OBJECT_PAGES = {
     "task_cancel",
     "task_retry",
     "task_hide",
+    "task_move_top",
     "video_detail",
     "video_favourite",
     "video_file",
@@ -94,6 +95,7 @@ OWN_PAGES = {
     "collection_create",
     "share_links",
     "ops_banner",
+    "tasks_cancel_queued",
 }
 
 

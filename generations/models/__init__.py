@@ -8,6 +8,7 @@ from generations.models.operations import (
     DispatcherLease,
     OpsCounter,
     ProviderBreaker,
+    QueueBump,
 )
 from generations.models.presets import Preset
 from generations.models.sharing import Collection, CollectionItem, ShareLink
@@ -44,6 +45,7 @@ __all__ = [
     "PriceRule",
     "Preset",
     "ProviderBreaker",
+    "QueueBump",
     "RateBucket",
     "Routing",
     "ShareLink",

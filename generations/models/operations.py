@@ -49,6 +49,8 @@ class ProviderBreaker(models.Model):
         max_length=8, choices=BreakerForce, default=BreakerForce.AUTO, blank=True
     )
     forced_by = models.CharField(max_length=150, blank=True)
+    # Why staff paused submissions (forced open), shown to members.
+    reason = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -63,3 +65,20 @@ class OpsCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} = {self.value}"
+
+
+class QueueBump(models.Model):
+    """A member moved a queued task to the top of their own queue: higher ranks
+    go first among that member's tasks (fair sharing between members is
+    unchanged; see pipeline/dispatch.py ``pick_fair_order``)."""
+
+    task = models.OneToOneField(
+        "generations.GenerationTask",
+        models.CASCADE,
+        primary_key=True,
+        related_name="queue_bump",
+    )
+    rank = models.PositiveBigIntegerField()
+
+    def __str__(self) -> str:
+        return f"task {self.task_id} at rank {self.rank}"

@@ -126,6 +126,7 @@ class Status:
     last_failure_kind: str
     probe_at: dt.datetime | None
     forced_by: str
+    reason: str = ""
 
     @property
     def submitting(self) -> bool:
@@ -156,6 +157,7 @@ def status() -> Status:
         last_failure_kind=row.last_failure_kind,
         probe_at=row.probe_at,
         forced_by=row.forced_by,
+        reason=row.reason,
     )
 
 
@@ -205,13 +207,21 @@ def probe(_unused: int = 0) -> None:
         log.info("provider probe failed: %s", exc.kind)
 
 
-def force(mode: str, *, by: str) -> None:
-    """Staff override: ``open``, ``closed``, or ``""`` for automatic."""
+MAX_REASON = 200
+
+
+def force(mode: str, *, by: str, reason: str = "") -> None:
+    """Staff override: ``open`` (pause submissions, with a reason members see),
+    ``closed`` (submit regardless), or ``""`` for automatic."""
     if mode not in BreakerForce.values:
         raise ValueError(f"unknown breaker mode {mode!r}")
+    if len(reason) > MAX_REASON:
+        raise ValueError(f"the reason is longer than {MAX_REASON} characters")
     _row()
     ProviderBreaker.objects.filter(name=NAME).update(
-        forced=mode, forced_by=by if mode else ""
+        forced=mode,
+        forced_by=by if mode else "",
+        reason=reason.strip() if mode == BreakerForce.OPEN else "",
     )
     publish(status())
     log.warning("provider breaker set to %s by %s", mode or "automatic", by)

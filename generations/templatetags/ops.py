@@ -21,6 +21,11 @@ def banner_text(current: breaker.Status | None) -> str:
     """What members are told while submissions are stopped ("" otherwise)."""
     if current is None or current.submitting:
         return ""
+    if current.forced == "open" and current.reason:
+        return _(
+            "Staff have paused new submissions: %(reason)s. Your jobs are safe and "
+            "will start when submissions resume."
+        ) % {"reason": current.reason.rstrip(".")}
     if current.forced == "open":
         return _(
             "Staff have paused new submissions; your jobs are safe and will start "
