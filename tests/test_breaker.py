@@ -78,13 +78,20 @@ def test_it_opens_stops_submitting_and_closes_after_a_probe(
     assert generate_calls(sim) == 0  # the simulator's own request log
     assert balance_reads(sim) == 0  # no probe before it is due
 
+    # Backoffs as the outage left them (up to minutes).
+    GenerationTask.objects.update(
+        next_action_at=timezone.now() + dt.timedelta(minutes=5)
+    )
     ProviderBreaker.objects.update(probe_at=timezone.now() - dt.timedelta(seconds=1))
     dispatch.dispatch_once(enqueue=run_job)
     assert balance_reads(sim) == 1
     assert breaker.status().state == BreakerState.CLOSED
     assert breaker.status().failures == 0
+    # Backoffs earned during the outage are forgiven: every queued task is due.
+    assert not GenerationTask.objects.filter(
+        state=State.QUEUED, next_action_at__gt=timezone.now()
+    ).exists()
 
-    make_all_due()
     drive(timeout=60)
     assert set(GenerationTask.objects.values_list("state", flat=True)) == {
         State.SUCCEEDED
@@ -187,3 +194,36 @@ def test_it_never_loses_an_answer_when_the_hook_fails(sim: RunningSimulator) -> 
         }
     )
     assert task_id
+
+
+@pytest.mark.slow
+def test_it_rides_out_an_outage_with_real_processes(stack: Any, alice: Any) -> None:
+    """Simulator, workers and dispatcher as processes: the simulator is stopped,
+    the breaker opens, the probe (a django-q2 job) closes it once it is back."""
+    from tests.processes import wait_until
+
+    stack.env.update(BREAKER_FAILURE_THRESHOLD="3", BREAKER_PROBE_SECONDS="2")
+    stack.start_simulator()
+    stack.start_dispatcher()
+    stack.start_workers()
+    stack.kill("simulator")
+    tasks = [queue_task(alice) for _ in range(3)]
+    wait_until(
+        lambda: breaker.status().state == BreakerState.OPEN, 60, "the breaker to open"
+    )
+    assert all(
+        t.state == State.QUEUED
+        for t in GenerationTask.objects.filter(pk__in=[t.pk for t in tasks])
+    )
+    stack.start_simulator()
+    wait_until(
+        lambda: breaker.status().state == BreakerState.CLOSED, 60, "a probe to close it"
+    )
+    wait_until(
+        lambda: GenerationTask.objects.filter(state=State.SUCCEEDED).count() == 3,
+        120,
+        "every task to succeed",
+    )
+    stats = stack.sim_stats()
+    assert stats["generate_calls"] == 3  # each sent once, after recovery
+    assert_books_balance()

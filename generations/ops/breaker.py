@@ -89,8 +89,19 @@ def record_success() -> None:
     )
     if closed:
         log.warning("the provider answers again: submissions resume")
+        _queued_tasks_due_now()
         publish(status())
     ProviderBreaker.objects.filter(name=NAME, failures__gt=0).update(failures=0)
+
+
+def _queued_tasks_due_now() -> None:
+    """Tasks sent back to the queue during the outage wait out growing backoffs
+    (up to minutes); the provider is back, so they start now, in fair order."""
+    from generations.models import GenerationTask, State
+
+    GenerationTask.objects.filter(
+        state=State.QUEUED, next_action_at__gt=timezone.now()
+    ).update(next_action_at=timezone.now())
 
 
 def record_failure(kind: str, now: dt.datetime | None = None) -> None:
