@@ -148,3 +148,11 @@ def test_it_reports_the_lag_of_the_most_overdue_poll(
     )
     lag = value(client.get("/metrics").content, "seedance_poll_lag_seconds")
     assert 42 <= lag < 60
+
+
+def test_it_redacts_the_metrics_token_from_logs(settings: Any) -> None:
+    from generations import logging as seedance_logging
+
+    settings.METRICS_TOKEN = TOKEN
+    line = f"scrape failed with metrics token {TOKEN} in a message"
+    assert TOKEN not in seedance_logging.redact(line)
