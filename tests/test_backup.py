@@ -60,7 +60,7 @@ class FreshDatabase:
         self.vendor = connection.vendor
         db = connection.settings_dict
         if self.vendor == "sqlite":
-            self.path = directory / "db.sqlite3"
+            self.path = directory / "data" / "db.sqlite3"  # restore makes data/
             self.url = f"sqlite://{self.path}"
             return
         import psycopg
@@ -216,3 +216,10 @@ def test_it_keeps_only_the_newest_backups(tmp_path: Path) -> None:
 
 def _null() -> Any:
     return open(os.devnull, "w")  # noqa: SIM115
+
+
+def test_it_refuses_to_write_a_backup_into_the_media_it_copies(
+    tmp_path: Path, settings: Any
+) -> None:
+    with pytest.raises(CommandError, match="inside MEDIA_ROOT"):
+        call_command("backup", "--output", str(Path(settings.MEDIA_ROOT) / "b"))

@@ -62,6 +62,9 @@ def engine() -> str:
 
 def create_backup(*, destination: Path, now: dt.datetime | None = None) -> Path:
     now = now or timezone.now()
+    media_root = Path(settings.MEDIA_ROOT).resolve()
+    if destination.resolve().is_relative_to(media_root):
+        raise BackupError("the backup directory must not be inside MEDIA_ROOT")
     destination.mkdir(parents=True, exist_ok=True)
     name = f"{PREFIX}{now:%Y%m%d-%H%M%S}"
     final = destination / name
@@ -234,6 +237,10 @@ def restore_backup(*, source: Path) -> RestoreReport:
     if media_root.exists() and any(media_root.iterdir()):
         raise BackupError(
             f"MEDIA_ROOT {media_root} is not empty; restore needs a fresh one"
+        )
+    if kind == "sqlite":
+        Path(str(connection.settings_dict["NAME"])).parent.mkdir(
+            parents=True, exist_ok=True
         )
     _require_empty_database(kind)
     _restore_database(kind, source / manifest["database"]["file"])

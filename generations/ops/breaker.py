@@ -202,9 +202,9 @@ def published() -> Status | None:
     """The breaker as last published (None: unknown, e.g. no dispatcher)."""
     try:
         data = cache.get(PUBLISHED_KEY)
-    except Exception:
+        return Status(**data) if isinstance(data, dict) else None
+    except Exception:  # cache down, or published by another version mid-deploy
         return None
-    return Status(**data) if isinstance(data, dict) else None
 
 
 def probe(_unused: int = 0) -> None:
