@@ -159,17 +159,7 @@ class Status:
 
 def status() -> Status:
     row = _row()
-    return Status(
-        state=row.state,
-        forced=row.forced,
-        failures=row.failures,
-        opened_at=row.opened_at,
-        last_failure_at=row.last_failure_at,
-        last_failure_kind=row.last_failure_kind,
-        probe_at=row.probe_at,
-        forced_by=row.forced_by,
-        reason=row.reason,
-    )
+    return Status(**{f.name: getattr(row, f.name) for f in dataclasses.fields(Status)})
 
 
 def gate(now: dt.datetime, enqueue: Callable[[str, int], Any]) -> Status:

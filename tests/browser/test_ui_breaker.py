@@ -16,19 +16,12 @@ from generations.ops import breaker
 from generations.pipeline import dispatch
 from generations.pipeline.common import reset_client
 from generations.templatetags import ops as ops_tags
+from tests.browser.test_ui_overview import log_in
 from tests.factories import queue_task
 from tests.processes import free_port
 from tests.sim import drive, run_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page: Page, live_server: Any, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(f"{username}-password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator(".topbar")).to_be_visible()
 
 
 def test_it_shows_the_outage_banner_until_the_provider_is_back(
