@@ -52,7 +52,12 @@ def configured_secrets() -> list[str]:
     try:
         from django.conf import settings
 
-        names = ("APIXO_API_KEY", "APIXO_EFFECTIVE_KEY", "SIMULATOR_API_KEY")
+        names = (
+            "APIXO_API_KEY",
+            "APIXO_EFFECTIVE_KEY",
+            "SIMULATOR_API_KEY",
+            "METRICS_TOKEN",
+        )
         values = [str(getattr(settings, name, "") or "") for name in names]
         values.append(str(settings.SECRET_KEY or ""))
     except Exception:  # settings not configured (yet): patterns still apply

@@ -5,7 +5,7 @@ from django.urls import URLPattern, path
 import generations.views.collections as collection_views
 import generations.views.sharing as sharing_views
 from generations.views import credits as credits_views
-from generations.views import dashboard, exports, gallery, hooks, media, overview
+from generations.views import dashboard, exports, gallery, hooks, media, ops, overview
 
 urlpatterns: list[URLPattern] = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -16,6 +16,8 @@ urlpatterns: list[URLPattern] = [
     path("tasks/<int:pk>/cancel/", dashboard.task_cancel, name="task_cancel"),
     path("tasks/<int:pk>/retry/", dashboard.task_retry, name="task_retry"),
     path("tasks/<int:pk>/hide/", dashboard.task_hide, name="task_hide"),
+    path("tasks/<int:pk>/top/", ops.task_move_top, name="task_move_top"),
+    path("tasks/cancel-queued/", ops.tasks_cancel_queued, name="tasks_cancel_queued"),
     path("gallery/", gallery.gallery, name="gallery"),
     path("credits/", credits_views.credit_history, name="credit_history"),
     path("videos/<int:pk>/", gallery.video_detail, name="video_detail"),
@@ -39,6 +41,8 @@ urlpatterns: list[URLPattern] = [
     path("media/frames/<int:pk>/", media.input_image_file, name="input_image"),
     path("i/<str:token>/", media.input_image_public, name="input_image_public"),
     path("staff/overview/", overview.staff_overview, name="staff_overview"),
+    path("staff/breaker/", ops.breaker_force, name="breaker_force"),
+    path("ops/banner/", ops.ops_banner, name="ops_banner"),
     path("staff/exports/tasks.csv", exports.export_tasks, name="export_tasks"),
     path("staff/exports/ledger.csv", exports.export_ledger, name="export_ledger"),
     # The provider's webhook (generations/views/hooks.py); pipeline/submit.py

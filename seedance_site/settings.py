@@ -308,7 +308,7 @@ SECURE_PROXY_SSL_HEADER = proxy_ssl_header(
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # Load balancers probe over plain http on internal addresses.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/live|/ready)?$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
@@ -344,6 +344,14 @@ DISPATCHER_LEASE_SECONDS = float(os.environ.get("DISPATCHER_LEASE_SECONDS", "5")
 DISPATCHER_LOCK_KEY = os.environ.get("DISPATCHER_LOCK_KEY", "")
 # /healthz calls the dispatcher stale after this many seconds without a pass.
 DISPATCHER_STALE_SECONDS = float(os.environ.get("DISPATCHER_STALE_SECONDS", "0"))
+
+# --- Operations (generations/ops/) -------------------------------------------------
+# /metrics answers staff, or this bearer token (unset: staff only).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# The provider circuit breaker opens after this many failures in a row and probes
+# the provider every BREAKER_PROBE_SECONDS while open.
+BREAKER_FAILURE_THRESHOLD = env_int("BREAKER_FAILURE_THRESHOLD", 5)
+BREAKER_PROBE_SECONDS = float(os.environ.get("BREAKER_PROBE_SECONDS", "30"))
 
 # --- Logging -----------------------------------------------------------------------
 # Every handler redacts secrets (generations/logging.py); Django's own loggers are

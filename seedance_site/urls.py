@@ -18,6 +18,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("healthz", health.healthz, name="healthz"),
     path("i18n/language/", i18n.set_language, name="set_language"),
     path("i18n/catalog.js", JavaScriptCatalog.as_view(), name="javascript_catalog"),
+    path("healthz/live", health.live, name="healthz_live"),
+    path("healthz/ready", health.healthz, name="healthz_ready"),
+    path("metrics", health.metrics, name="metrics"),
     path("", include("generations.urls")),
 ]
 

@@ -97,3 +97,38 @@ def test_it_is_exempt_from_the_https_redirect(client: Any, settings: Any) -> Non
     beat()
     assert client.get("/healthz").status_code == 200
     assert client.get("/login/").status_code == 301
+
+
+def test_it_answers_liveness_without_touching_the_database(
+    client: Any, django_assert_num_queries: Any, monkeypatch: Any
+) -> None:
+    def broken() -> str:
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(health, "database_status", broken)
+    with django_assert_num_queries(0):
+        response = client.get("/healthz/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "no-cache" in response["Cache-Control"]
+    # The dispatcher never ran: readiness fails, liveness does not.
+    assert client.get("/healthz/ready").status_code == 503
+    assert client.post("/healthz/live").status_code == 405
+
+
+def test_it_answers_readiness_like_healthz(client: Any) -> None:
+    beat(1.0)
+    ready = client.get("/healthz/ready")
+    assert ready.status_code == 200
+    assert ready.json()["dispatcher"] == "ok"
+    assert set(ready.json()) == set(client.get("/healthz").json())
+
+
+def test_it_exempts_both_probes_from_the_https_redirect(
+    client: Any, settings: Any
+) -> None:
+    settings.SECURE_SSL_REDIRECT = True
+    beat()
+    assert client.get("/healthz/live").status_code == 200
+    assert client.get("/healthz/ready").status_code == 200
+    assert client.get("/metrics").status_code == 301

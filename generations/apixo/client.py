@@ -161,6 +161,9 @@ def _int_or_none(value: Any) -> int | None:
 # Called before every request with the endpoint name; the shared rate limiter hooks
 # in here so that every process stays inside the provider's budget.
 BeforeRequest = Callable[[str], None]
+# Called after every request with the endpoint name and the error (None when the
+# call succeeded): metrics and the provider circuit breaker hook in here.
+AfterRequest = Callable[[str, "ProviderError | None"], None]
 
 
 class ApixoClient:
@@ -173,12 +176,14 @@ class ApixoClient:
         connect_timeout: float = 5.0,
         session: requests.Session | None = None,
         before_request: BeforeRequest | None = None,
+        after_request: AfterRequest | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.timeout = (connect_timeout, timeout)
         self.session = session or requests.Session()
         self.before_request = before_request
+        self.after_request = after_request
 
     def __repr__(self) -> str:
         return f"ApixoClient(base_url={self.base_url!r})"
@@ -246,8 +251,25 @@ class ApixoClient:
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
-            raise _transport_error(exc) from None
-        return _decode(response)
+            error = _transport_error(exc)
+            self._after(endpoint, error)
+            raise error from None
+        try:
+            data = _decode(response)
+        except ProviderError as exc:
+            self._after(endpoint, exc)
+            raise
+        self._after(endpoint, None)
+        return data
+
+    def _after(self, endpoint: str, error: ProviderError | None) -> None:
+        # Never let bookkeeping lose an answer (a taskId above all).
+        if self.after_request is None:
+            return
+        try:
+            self.after_request(endpoint, error)
+        except Exception as exc:
+            log.warning("after_request hook failed: %s", type(exc).__name__)
 
 
 def _transport_error(exc: requests.RequestException) -> TransportError:

@@ -3,7 +3,15 @@ from __future__ import annotations
 from generations.models.credits import CreditAccount, LedgerEntry, PriceRule
 from generations.models.favourites import Favourite
 from generations.models.members import MemberLanguage
-from generations.models.operations import DispatcherLease, LoginSlot
+from generations.models.operations import (
+    BreakerForce,
+    BreakerState,
+    DispatcherLease,
+    LoginSlot,
+    OpsCounter,
+    ProviderBreaker,
+    QueueBump,
+)
 from generations.models.presets import Preset
 from generations.models.remembered import RememberedParams
 from generations.models.sharing import Collection, CollectionItem, ShareLink
@@ -29,6 +37,8 @@ __all__ = [
     "POLLED_STATES",
     "PROVIDER_SLOT_STATES",
     "TERMINAL_STATES",
+    "BreakerForce",
+    "BreakerState",
     "Collection",
     "CollectionItem",
     "CreditAccount",
@@ -42,8 +52,11 @@ __all__ = [
     "MemberLanguage",
     "LoginSlot",
     "Mode",
+    "OpsCounter",
     "PriceRule",
     "Preset",
+    "ProviderBreaker",
+    "QueueBump",
     "RateBucket",
     "RememberedParams",
     "Routing",

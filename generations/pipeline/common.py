@@ -23,9 +23,13 @@ def get_client() -> ApixoClient:
     """One client (and connection pool) per worker process."""
     global _client
     if _client is None:
+        from generations.ops.watch import observe_provider_call
         from generations.pipeline.ratelimit import limiter_from_settings
 
-        _client = client_from_settings(before_request=limiter_from_settings().acquire)
+        _client = client_from_settings(
+            before_request=limiter_from_settings().acquire,
+            after_request=observe_provider_call,
+        )
     return _client
 
 

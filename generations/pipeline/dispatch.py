@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models
-from django.db.models import Count, Min
+from django.db.models import Count, F, Min
 from django.utils import timezone
 
 from generations import credits
@@ -27,6 +27,7 @@ from generations.models import (
     State,
 )
 from generations.models.tasks import lease_expired_q, transition
+from generations.ops import breaker
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +54,16 @@ def dispatch_once(
 ) -> dict[str, int]:
     now = now or timezone.now()
     enqueue = enqueue or django_q_enqueue
+    # The provider circuit breaker (generations/ops/breaker.py): while it is open,
+    # no submissions and only a few status reads a pass.
+    gate = breaker.gate(now, enqueue)
+    reads = gate.read_limit or BATCH
     counts = {
-        "poll": _dispatch_due(POLLED_STATES, "poll", now, enqueue),
+        "poll": _dispatch_due(POLLED_STATES, "poll", now, enqueue, reads),
         "download": _dispatch_due({State.DOWNLOADING}, "download", now, enqueue),
-        "resolve": _dispatch_due({State.UNKNOWN}, "resolve", now, enqueue),
+        "resolve": _dispatch_due({State.UNKNOWN}, "resolve", now, enqueue, reads),
     }
-    counts["submit"] = _dispatch_submits(now, enqueue)
+    counts["submit"] = _dispatch_submits(now, enqueue) if gate.submitting else 0
     cache.set(HEARTBEAT_KEY, now.timestamp(), timeout=None)
     return counts
 
@@ -74,13 +79,17 @@ def _lease(task_id: int, now: dt.datetime) -> bool:
 
 
 def _dispatch_due(
-    states: Collection[State], job: str, now: dt.datetime, enqueue: Enqueue
+    states: Collection[State],
+    job: str,
+    now: dt.datetime,
+    enqueue: Enqueue,
+    limit: int = BATCH,
 ) -> int:
     ids = list(
         GenerationTask.objects.filter(state__in=states, next_action_at__lte=now)
         .filter(lease_expired_q(now))
         .order_by("next_action_at")
-        .values_list("pk", flat=True)[:BATCH]
+        .values_list("pk", flat=True)[:limit]
     )
     sent = 0
     for task_id in ids:
@@ -149,7 +158,10 @@ def pick_fair_order(
         if room > 0:
             per_owner[owner] = list(
                 queued.filter(owner_id=owner)
-                .order_by("created_at", "id")
+                # A member's own "move to top" first (generations/ops/queue.py).
+                .order_by(
+                    F("queue_bump__rank").desc(nulls_last=True), "created_at", "id"
+                )
                 .values_list("pk", flat=True)[:room]
             )
     load = {owner: in_flight.get(owner, 0) for owner in per_owner}

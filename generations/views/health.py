@@ -1,12 +1,19 @@
-"""``/healthz`` for load balancers and monitors: cheap, no login, no secrets.
+"""Health checks and metrics for load balancers and monitors.
 
-Each check answers "ok" or a one-word problem; the status is 200 only when every
-check is ok. Error details go to the log (redacted), never into the answer.
+- ``/healthz/live`` (liveness): this web process answers; touches nothing else,
+  so a load balancer never drops web nodes because the dispatcher is stale.
+- ``/healthz/ready`` (readiness), and ``/healthz`` as before: database, broker
+  and dispatcher heartbeat. Each check answers "ok" or a one-word problem; the
+  status is 200 only when every check is ok. Error details go to the log
+  (redacted), never into the answer.
+- ``/metrics``: Prometheus text format, for staff or ``Authorization: Bearer
+  <METRICS_TOKEN>`` (compared in constant time, never logged).
 """
 
 from __future__ import annotations
 
 import functools
+import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -14,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -68,6 +75,12 @@ def _run(name: str, check: Callable[[], str]) -> str:
 
 @never_cache
 @require_safe
+def live(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     body: dict[str, object] = {
         "database": _run("database", database_status),
@@ -87,3 +100,28 @@ def healthz(request: HttpRequest) -> JsonResponse:
     healthy = all(body[k] == "ok" for k in ("database", "broker", "dispatcher"))
     body["status"] = "ok" if healthy else "fail"
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _bearer_token_ok(request: HttpRequest) -> bool:
+    expected = str(getattr(settings, "METRICS_TOKEN", "") or "")
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    if not expected or scheme.lower() != "bearer" or not given:
+        return False
+    return hmac.compare_digest(given.strip().encode(), expected.encode())
+
+
+@never_cache
+@require_safe
+def metrics(request: HttpRequest) -> HttpResponse:
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    from generations.ops import metrics as studio_metrics
+
+    user = getattr(request, "user", None)
+    is_staff = bool(user is not None and user.is_authenticated and user.is_staff)
+    if not (is_staff or _bearer_token_ok(request)):
+        response = HttpResponse("Authentication required.\n", status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(studio_metrics.render(), content_type=CONTENT_TYPE_LATEST)

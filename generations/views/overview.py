@@ -71,8 +71,11 @@ def staff_page(view: View) -> View:
 def staff_overview(request: AuthedHttpRequest) -> HttpResponse:
     data = stats.overview()
     today = timezone.localdate(data.now)
+    from generations.views.ops import breaker_panel_context
+
     context = {
         "o": data,
+        **breaker_panel_context(),
         "refresh_seconds": REFRESH_SECONDS,
         "history_minutes": stats.HISTORY_CACHE_SECONDS // 60,
         "tasks_chart": tasks_chart(data.tasks),

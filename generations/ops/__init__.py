@@ -1,0 +1,1 @@
+"""Operations: the provider circuit breaker, shared counters, metrics, backups."""
