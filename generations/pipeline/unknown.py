@@ -24,10 +24,6 @@ from generations.pipeline import schedule
 from generations.pipeline.common import fail_task, release_lease
 
 UNCONFIRMED = "SUBMISSION_UNCONFIRMED"
-UNCONFIRMED_MESSAGE = (
-    "We could not confirm that the provider accepted this job. You were not "
-    "charged; retry to submit it again."
-)
 
 
 def callback_window() -> dt.timedelta:
@@ -62,6 +58,8 @@ def resolve_unknown(task_id: int) -> None:
         State.UNKNOWN,
         "Outcome of the submission could not be confirmed",
         fail_code=UNCONFIRMED,
-        fail_message=UNCONFIRMED_MESSAGE,
+        # The code's own sentence says it all (models.OWN_FAIL_CODES); a message
+        # restating it was shown twice on the card.
+        fail_message="",
         release_reason="Submission could not be confirmed",
     )

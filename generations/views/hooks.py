@@ -23,6 +23,11 @@ from generations.pipeline.common import hash_token
 
 MAX_CALLBACK_BYTES = 64 * 1024
 HINTABLE = (State.WAITING, State.GENERATING, State.UNKNOWN)
+# Before ``waiting`` we may not know the provider's id yet (the POST's answer is
+# late or lost): a callback teaches it, and the submission uses it once its own
+# outcome is settled. Only our POST carried this task's token, so a callback
+# that knows it proves the provider received the submission.
+LEARNABLE = (State.QUEUED, State.SUBMITTING, State.UNKNOWN)
 
 
 @csrf_exempt
@@ -40,10 +45,12 @@ def apixo_callback(request: HttpRequest, task_id: int, token: str) -> HttpRespon
     if not expected or not constant_time_compare(hash_token(token), expected):
         return HttpResponse(status=404)
     assert row is not None
-    if row["provider_task_id"] is None and row["state"] == State.UNKNOWN:
+    now = timezone.now()
+    if row["provider_task_id"] is None and row["state"] in LEARNABLE:
         _learn_task_id(task_id, _task_id_in(request.body))
+    GenerationTask.objects.filter(pk=task_id).update(callback_received_at=now)
     GenerationTask.objects.filter(pk=task_id, state__in=HINTABLE).update(
-        next_action_at=timezone.now()
+        next_action_at=now
     )
     return JsonResponse({"ok": True})
 
@@ -64,5 +71,5 @@ def _learn_task_id(task_id: int, provider_task_id: str | None) -> None:
     # confused callback, which changes nothing.
     with contextlib.suppress(IntegrityError):
         GenerationTask.objects.filter(
-            pk=task_id, provider_task_id=None, state=State.UNKNOWN
+            pk=task_id, provider_task_id=None, state__in=LEARNABLE
         ).update(provider_task_id=provider_task_id)
