@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from generations import credits
-from generations.models import GenerationTask, LedgerEntry, State
+from generations.models import LedgerEntry, State
 from generations.views.common import AuthedHttpRequest
 
 PAGE_SIZE = 50
@@ -72,15 +72,17 @@ def spend_by_week(owner_id: int, now: dt.datetime) -> list[WeekBar]:
     """Credits captured (delivered videos) per week, the last WEEKS weeks."""
     this_week = (now - dt.timedelta(days=now.weekday())).date()
     first = this_week - dt.timedelta(weeks=WEEKS - 1)
+    # A video delivered short of its order was charged less than its cost.
     rows = (
-        GenerationTask.objects.filter(
-            owner_id=owner_id,
-            state=State.SUCCEEDED,
-            finished_at__date__gte=first,
+        LedgerEntry.objects.filter(
+            account__user_id=owner_id,
+            kind=LedgerEntry.Kind.CAPTURE,
+            task__state=State.SUCCEEDED,
+            task__finished_at__date__gte=first,
         )
-        .annotate(week=TruncWeek("finished_at"))
+        .annotate(week=TruncWeek("task__finished_at"))
         .values("week")
-        .annotate(total=Sum("cost"))
+        .annotate(total=Sum(credits.CAPTURED_CREDITS))
     )
     totals = {row["week"].date(): int(row["total"]) for row in rows}
     peak = max(totals.values(), default=0) or 1

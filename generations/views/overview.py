@@ -127,6 +127,7 @@ ATTENTION_FILTERS: dict[str, dict[str, str]] = {
     "unknown": {"state__exact": State.UNKNOWN},
     "unconfirmed": {"state__exact": State.FAILED, "fail_code": UNCONFIRMED},
     "download": {"state__exact": State.DOWNLOADING},
+    "delivery": {"state__exact": State.SUCCEEDED, "delivery_mismatch__exact": "1"},
 }
 
 
