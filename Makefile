@@ -24,7 +24,6 @@ var:
 run: $(STAMP) var
 	$(PY) manage.py migrate --noinput -v 0
 	@$(PY) manage.py ensure_demo_user
-	@echo "Open http://127.0.0.1:8000/ and log in with the account above."
 	$(PY) manage.py run_studio
 
 lint: $(STAMP)

@@ -207,7 +207,9 @@ Q_CLUSTER: dict[str, Any] = {
     "catch_up": False,
     "poll": 0.2,
     "cache": "default",
-    "label": "Task queue",
+    # The admin groups django-q2's own models (jobs, failures, schedules, queue)
+    # under this heading, apart from ours.
+    "label": "Workers (django-q2)",
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL

@@ -56,7 +56,8 @@ def test_it_finds_each_kind_of_difference() -> None:
     findings = delivery.check(
         order, Video(width=640, height=640, duration_seconds=2.0, has_audio=False)
     )
-    assert [f["kind"] for f in findings] == ["duration", "aspect", "resolution", "audio"]
+    kinds = [f["kind"] for f in findings]
+    assert kinds == ["duration", "aspect", "resolution", "audio"]
     assert findings[2]["tier"] == "480p"
     assert delivery.describe_all(findings) == [
         "Delivered 2.0 s of 12 s ordered",
