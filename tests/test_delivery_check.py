@@ -17,6 +17,7 @@ from generations.apixo.simulator.running import RunningSimulator
 from generations.models import GenerationTask, LedgerEntry, State, VideoAsset
 from generations.overview.attention import attention
 from generations.pipeline import delivery
+from generations.views.credits import spend_by_week
 from tests.factories import queue_task
 from tests.sim import assert_books_balance, drive
 
@@ -136,6 +137,7 @@ def test_it_charges_only_what_a_mismatching_delivery_brought(
     assert charged < task.cost
     assert settled(task) == [("hold", -task.cost), ("capture", task.cost - charged)]
     assert credits.account_for(alice).balance == 1000 - charged
+    assert spend_by_week(alice.pk, timezone.now())[-1].credits == charged
     assert_books_balance()
 
     # The card and the detail page say so.
