@@ -115,6 +115,7 @@ def settled(task: GenerationTask) -> list[tuple[str, int]]:
 def test_it_charges_only_what_a_mismatching_delivery_brought(
     sim: RunningSimulator,
     alice: Any,
+    staff: Any,
     client: Client,
     fault: str,
     order: dict[str, Any],
@@ -151,6 +152,9 @@ def test_it_charges_only_what_a_mismatching_delivery_brought(
     items = [i for i in attention(timezone.now()).items if i.kind == "delivery"]
     assert [i.task.pk for i in items] == [task.pk]
     assert text in items[0].why
+    client.force_login(staff)
+    overview = client.get(reverse("staff_overview")).content.decode()
+    assert "Delivered off the order" in overview and text in overview
 
 
 def test_it_passes_a_matching_video_unflagged(
