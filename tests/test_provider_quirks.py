@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def generate_calls(sim: RunningSimulator) -> int:
-    return int(sim.stats()["generate_calls"])
+    return int(sim.stats().get("generate_calls", 0))
 
 
 def test_it_continues_with_a_task_id_learned_while_submitting(
@@ -140,3 +140,17 @@ def test_it_words_an_unconfirmed_submission_once(alice: Any, client: Client) -> 
     card = client.get(reverse("dashboard")).content.decode()
     assert card.count("could not confirm that the provider accepted") == 1
     assert_books_balance()
+
+
+def test_it_does_not_resend_a_queued_task_whose_id_a_callback_taught(
+    sim: RunningSimulator, alice: Any
+) -> None:
+    """A task sent back to the queue (say after a 429) that a callback then named
+    is at the provider: the next submit goes straight to waiting."""
+    task = queue_task(alice)
+    GenerationTask.objects.filter(pk=task.pk).update(provider_task_id="task_learned")
+    submit.submit_task(task.pk)
+    task.refresh_from_db()
+    assert task.state == State.WAITING
+    assert task.provider_task_id == "task_learned"
+    assert generate_calls(sim) == 0
