@@ -42,6 +42,7 @@ PUBLIC = {
     "login",
     "logout",
     "healthz",
+    "favicon",
     "input_image_public",
     "apixo_callback",
     "share_page",
