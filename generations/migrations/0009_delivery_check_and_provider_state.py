@@ -44,4 +44,16 @@ class Migration(migrations.Migration):
             field=models.CharField(blank=True, max_length=32),
         ),
         migrations.RunPython(clear_restated_messages, migrations.RunPython.noop),
+        # SQLite adds these columns by rebuilding the table, which drops the
+        # gallery's plain-SQL indexes (0004_gallery: outside the migration
+        # state); put them back. A no-op where they survived (PostgreSQL).
+        migrations.RunSQL(
+            sql=[
+                "CREATE INDEX IF NOT EXISTS gallery_task_visible ON "
+                "generations_generationtask (state, hidden, id, created_at)",
+                "CREATE INDEX IF NOT EXISTS gallery_task_owner ON "
+                "generations_generationtask (owner_id, state, hidden, id, created_at)",
+            ],
+            reverse_sql=migrations.RunSQL.noop,
+        ),
     ]
