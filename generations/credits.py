@@ -260,9 +260,10 @@ def committed_today(account_id: int, now: dt.datetime | None = None) -> int:
     held_today = LedgerEntry.objects.filter(
         account_id=account_id, kind=Kind.HOLD, created_at__gte=utc_day_start(now)
     ).values("task_id")
+    # A capture's amount is 0, or the part of a short delivery given back.
     total = LedgerEntry.objects.filter(
         account_id=account_id,
-        kind__in=[Kind.HOLD, Kind.RELEASE],
+        kind__in=[Kind.HOLD, Kind.RELEASE, Kind.CAPTURE],
         task_id__in=held_today,
     ).aggregate(total=Sum("amount"))["total"]
     return -int(total or 0)

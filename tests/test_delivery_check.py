@@ -139,6 +139,7 @@ def test_it_charges_only_what_a_mismatching_delivery_brought(
     assert settled(task) == [("hold", -task.cost), ("capture", task.cost - charged)]
     assert credits.account_for(alice).balance == 1000 - charged
     assert spend_by_week(alice.pk, timezone.now())[-1].credits == charged
+    assert credits.committed_today(credits.account_for(alice).pk) == charged
     assert_books_balance()
 
     # The card and the detail page say so.
