@@ -8,6 +8,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -16,645 +17,218 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="Collection",
+            name='Collection',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("title", models.CharField(max_length=200)),
-                ("description", models.TextField(blank=True)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                (
-                    "owner",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="collections",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('title', models.CharField(max_length=200)),
+                ('description', models.TextField(blank=True)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='collections', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-created_at"],
+                'ordering': ['-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="CreditAccount",
+            name='CreditAccount',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("balance", models.BigIntegerField(default=0)),
-                (
-                    "max_in_flight",
-                    models.PositiveIntegerField(
-                        blank=True,
-                        help_text="Most tasks in flight at once; empty: no limit.",
-                        null=True,
-                    ),
-                ),
-                (
-                    "daily_credit_limit",
-                    models.PositiveIntegerField(
-                        blank=True,
-                        help_text="Most credits held per day; empty: no limit.",
-                        null=True,
-                    ),
-                ),
-                (
-                    "user",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="credit_account",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('balance', models.BigIntegerField(default=0)),
+                ('max_in_flight', models.PositiveIntegerField(blank=True, help_text='Most tasks in flight at once; empty: no limit.', null=True)),
+                ('daily_credit_limit', models.PositiveIntegerField(blank=True, help_text='Most credits held per day; empty: no limit.', null=True)),
+                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='credit_account', to=settings.AUTH_USER_MODEL)),
             ],
         ),
         migrations.CreateModel(
-            name="GenerationTask",
+            name='GenerationTask',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("queued", "Queued"),
-                            ("submitting", "Submitting"),
-                            ("waiting", "Waiting at provider"),
-                            ("generating", "Generating"),
-                            ("downloading", "Downloading"),
-                            ("succeeded", "Done"),
-                            ("failed", "Failed"),
-                            ("unknown", "Outcome unknown, being checked"),
-                            ("cancelled", "Cancelled"),
-                        ],
-                        default="queued",
-                        max_length=16,
-                    ),
-                ),
-                (
-                    "mode",
-                    models.CharField(
-                        choices=[
-                            ("text-to-video", "Text to video"),
-                            ("image-to-video", "Image to video"),
-                        ],
-                        default="text-to-video",
-                        max_length=16,
-                    ),
-                ),
-                ("prompt", models.TextField()),
-                (
-                    "resolution",
-                    models.CharField(
-                        choices=[("480p", "480p"), ("720p", "720p")],
-                        default="720p",
-                        max_length=8,
-                    ),
-                ),
-                ("duration", models.PositiveSmallIntegerField(default=8)),
-                ("sound", models.BooleanField(default=True)),
-                (
-                    "aspect_ratio",
-                    models.CharField(
-                        choices=[
-                            ("1:1", "1:1 square"),
-                            ("16:9", "16:9 landscape"),
-                            ("9:16", "9:16 portrait"),
-                            ("21:9", "21:9 cinematic"),
-                            ("4:3", "4:3 classic"),
-                            ("3:4", "3:4 portrait"),
-                        ],
-                        default="1:1",
-                        max_length=8,
-                    ),
-                ),
-                ("fixed_lens", models.BooleanField(default=False)),
-                (
-                    "routing",
-                    models.CharField(
-                        choices=[
-                            ("auto", "Auto (value first, official fallback)"),
-                            ("value", "Value (lowest price)"),
-                            ("official", "Official"),
-                        ],
-                        default="auto",
-                        max_length=8,
-                    ),
-                ),
-                (
-                    "delivery",
-                    models.CharField(
-                        choices=[("polling", "Polling"), ("webhook", "Webhook")],
-                        default="polling",
-                        max_length=8,
-                    ),
-                ),
-                ("image_urls", models.JSONField(blank=True, default=list)),
-                (
-                    "cost",
-                    models.PositiveIntegerField(
-                        help_text="Credits, fixed at creation."
-                    ),
-                ),
-                ("batch", models.UUIDField(blank=True, db_index=True, null=True)),
-                (
-                    "provider_task_id",
-                    models.CharField(
-                        blank=True, max_length=128, null=True, unique=True
-                    ),
-                ),
-                ("callback_token_hash", models.CharField(blank=True, max_length=64)),
-                (
-                    "created_at",
-                    models.DateTimeField(
-                        db_index=True, default=django.utils.timezone.now
-                    ),
-                ),
-                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
-                (
-                    "state_changed_at",
-                    models.DateTimeField(default=django.utils.timezone.now),
-                ),
-                ("submitted_at", models.DateTimeField(blank=True, null=True)),
-                ("provider_created_at", models.DateTimeField(blank=True, null=True)),
-                ("provider_completed_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "provider_cost_ms",
-                    models.PositiveIntegerField(blank=True, null=True),
-                ),
-                ("finished_at", models.DateTimeField(blank=True, null=True)),
-                ("next_action_at", models.DateTimeField(blank=True, null=True)),
-                ("lease_until", models.DateTimeField(blank=True, null=True)),
-                ("poll_count", models.PositiveIntegerField(default=0)),
-                ("submit_attempts", models.PositiveIntegerField(default=0)),
-                ("download_attempts", models.PositiveIntegerField(default=0)),
-                ("last_error", models.TextField(blank=True)),
-                ("result_urls", models.JSONField(blank=True, default=list)),
-                (
-                    "fail_code",
-                    models.CharField(blank=True, db_index=True, max_length=64),
-                ),
-                ("fail_message", models.TextField(blank=True)),
-                ("hidden", models.BooleanField(default=False)),
-                ("is_private", models.BooleanField(default=False)),
-                (
-                    "owner",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="generation_tasks",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "retry_of",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="retries",
-                        to="generations.generationtask",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('state', models.CharField(choices=[('queued', 'Queued'), ('submitting', 'Submitting'), ('waiting', 'Waiting at provider'), ('generating', 'Generating'), ('downloading', 'Downloading'), ('succeeded', 'Done'), ('failed', 'Failed'), ('unknown', 'Outcome unknown, being checked'), ('cancelled', 'Cancelled')], default='queued', max_length=16)),
+                ('mode', models.CharField(choices=[('text-to-video', 'Text to video'), ('image-to-video', 'Image to video')], default='text-to-video', max_length=16)),
+                ('prompt', models.TextField()),
+                ('resolution', models.CharField(choices=[('480p', '480p'), ('720p', '720p')], default='720p', max_length=8)),
+                ('duration', models.PositiveSmallIntegerField(default=8)),
+                ('sound', models.BooleanField(default=True)),
+                ('aspect_ratio', models.CharField(choices=[('1:1', '1:1 square'), ('16:9', '16:9 landscape'), ('9:16', '9:16 portrait'), ('21:9', '21:9 cinematic'), ('4:3', '4:3 classic'), ('3:4', '3:4 portrait')], default='1:1', max_length=8)),
+                ('fixed_lens', models.BooleanField(default=False)),
+                ('routing', models.CharField(choices=[('auto', 'Auto (value first, official fallback)'), ('value', 'Value (lowest price)'), ('official', 'Official')], default='auto', max_length=8)),
+                ('delivery', models.CharField(choices=[('polling', 'Polling'), ('webhook', 'Webhook')], default='polling', max_length=8)),
+                ('image_urls', models.JSONField(blank=True, default=list)),
+                ('cost', models.PositiveIntegerField(help_text='Credits, fixed at creation.')),
+                ('batch', models.UUIDField(blank=True, db_index=True, null=True)),
+                ('provider_task_id', models.CharField(blank=True, max_length=128, null=True, unique=True)),
+                ('callback_token_hash', models.CharField(blank=True, max_length=64)),
+                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
+                ('state_changed_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('submitted_at', models.DateTimeField(blank=True, null=True)),
+                ('provider_created_at', models.DateTimeField(blank=True, null=True)),
+                ('provider_completed_at', models.DateTimeField(blank=True, null=True)),
+                ('provider_cost_ms', models.PositiveIntegerField(blank=True, null=True)),
+                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                ('next_action_at', models.DateTimeField(blank=True, null=True)),
+                ('lease_until', models.DateTimeField(blank=True, null=True)),
+                ('poll_count', models.PositiveIntegerField(default=0)),
+                ('submit_attempts', models.PositiveIntegerField(default=0)),
+                ('download_attempts', models.PositiveIntegerField(default=0)),
+                ('last_error', models.TextField(blank=True)),
+                ('result_urls', models.JSONField(blank=True, default=list)),
+                ('fail_code', models.CharField(blank=True, db_index=True, max_length=64)),
+                ('fail_message', models.TextField(blank=True)),
+                ('hidden', models.BooleanField(default=False)),
+                ('is_private', models.BooleanField(default=False)),
+                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='generation_tasks', to=settings.AUTH_USER_MODEL)),
+                ('retry_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='retries', to='generations.generationtask')),
             ],
             options={
-                "ordering": ["-created_at", "-id"],
+                'ordering': ['-created_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="InputImage",
+            name='InputImage',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                (
-                    "position",
-                    models.PositiveSmallIntegerField(
-                        default=0, help_text="0 start, 1 end"
-                    ),
-                ),
-                (
-                    "file",
-                    models.FileField(
-                        blank=True, upload_to=generations.models.tasks.input_image_path
-                    ),
-                ),
-                ("source_url", models.URLField(blank=True, max_length=2000)),
-                ("width", models.PositiveIntegerField(blank=True, null=True)),
-                ("height", models.PositiveIntegerField(blank=True, null=True)),
-                ("sha256", models.CharField(blank=True, max_length=64)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                (
-                    "owner",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "task",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="images",
-                        to="generations.generationtask",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('position', models.PositiveSmallIntegerField(default=0, help_text='0 start, 1 end')),
+                ('file', models.FileField(blank=True, upload_to=generations.models.tasks.input_image_path)),
+                ('source_url', models.URLField(blank=True, max_length=2000)),
+                ('width', models.PositiveIntegerField(blank=True, null=True)),
+                ('height', models.PositiveIntegerField(blank=True, null=True)),
+                ('sha256', models.CharField(blank=True, max_length=64)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                ('task', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='images', to='generations.generationtask')),
             ],
             options={
-                "ordering": ["task_id", "position"],
+                'ordering': ['task_id', 'position'],
             },
         ),
         migrations.CreateModel(
-            name="LedgerEntry",
+            name='LedgerEntry',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("grant", "Grant"),
-                            ("hold", "Hold"),
-                            ("capture", "Capture"),
-                            ("release", "Release"),
-                            ("adjustment", "Adjustment"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                ("amount", models.BigIntegerField()),
-                ("reason", models.CharField(blank=True, max_length=500)),
-                (
-                    "created_at",
-                    models.DateTimeField(
-                        db_index=True, default=django.utils.timezone.now
-                    ),
-                ),
-                (
-                    "account",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="entries",
-                        to="generations.creditaccount",
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "task",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="ledger_entries",
-                        to="generations.generationtask",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('grant', 'Grant'), ('hold', 'Hold'), ('capture', 'Capture'), ('release', 'Release'), ('adjustment', 'Adjustment')], max_length=16)),
+                ('amount', models.BigIntegerField()),
+                ('reason', models.CharField(blank=True, max_length=500)),
+                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='generations.creditaccount')),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('task', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_entries', to='generations.generationtask')),
             ],
             options={
-                "verbose_name_plural": "ledger entries",
-                "ordering": ["-created_at", "-id"],
+                'verbose_name_plural': 'ledger entries',
+                'ordering': ['-created_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="PriceRule",
+            name='PriceRule',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("resolution", models.CharField(max_length=8)),
-                ("sound", models.BooleanField()),
-                (
-                    "routing",
-                    models.CharField(
-                        blank=True,
-                        help_text="Empty: applies to every routing.",
-                        max_length=8,
-                    ),
-                ),
-                ("credits_per_second", models.PositiveIntegerField()),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('resolution', models.CharField(max_length=8)),
+                ('sound', models.BooleanField()),
+                ('routing', models.CharField(blank=True, help_text='Empty: applies to every routing.', max_length=8)),
+                ('credits_per_second', models.PositiveIntegerField()),
             ],
             options={
-                "ordering": ["resolution", "sound", "routing"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("resolution", "sound", "routing"),
-                        name="price_rule_unique",
-                    )
-                ],
+                'ordering': ['resolution', 'sound', 'routing'],
+                'constraints': [models.UniqueConstraint(fields=('resolution', 'sound', 'routing'), name='price_rule_unique')],
             },
         ),
         migrations.CreateModel(
-            name="TaskTransition",
+            name='TaskTransition',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                (
-                    "from_state",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("queued", "Queued"),
-                            ("submitting", "Submitting"),
-                            ("waiting", "Waiting at provider"),
-                            ("generating", "Generating"),
-                            ("downloading", "Downloading"),
-                            ("succeeded", "Done"),
-                            ("failed", "Failed"),
-                            ("unknown", "Outcome unknown, being checked"),
-                            ("cancelled", "Cancelled"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                (
-                    "to_state",
-                    models.CharField(
-                        choices=[
-                            ("queued", "Queued"),
-                            ("submitting", "Submitting"),
-                            ("waiting", "Waiting at provider"),
-                            ("generating", "Generating"),
-                            ("downloading", "Downloading"),
-                            ("succeeded", "Done"),
-                            ("failed", "Failed"),
-                            ("unknown", "Outcome unknown, being checked"),
-                            ("cancelled", "Cancelled"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                ("at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("reason", models.CharField(blank=True, max_length=500)),
-                (
-                    "task",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="transitions",
-                        to="generations.generationtask",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('from_state', models.CharField(blank=True, choices=[('queued', 'Queued'), ('submitting', 'Submitting'), ('waiting', 'Waiting at provider'), ('generating', 'Generating'), ('downloading', 'Downloading'), ('succeeded', 'Done'), ('failed', 'Failed'), ('unknown', 'Outcome unknown, being checked'), ('cancelled', 'Cancelled')], max_length=16)),
+                ('to_state', models.CharField(choices=[('queued', 'Queued'), ('submitting', 'Submitting'), ('waiting', 'Waiting at provider'), ('generating', 'Generating'), ('downloading', 'Downloading'), ('succeeded', 'Done'), ('failed', 'Failed'), ('unknown', 'Outcome unknown, being checked'), ('cancelled', 'Cancelled')], max_length=16)),
+                ('at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('reason', models.CharField(blank=True, max_length=500)),
+                ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='transitions', to='generations.generationtask')),
             ],
             options={
-                "ordering": ["at", "id"],
+                'ordering': ['at', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="VideoAsset",
+            name='VideoAsset',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                (
-                    "file",
-                    models.FileField(
-                        max_length=255, upload_to=generations.models.tasks.video_path
-                    ),
-                ),
-                (
-                    "poster",
-                    models.FileField(
-                        blank=True,
-                        max_length=255,
-                        upload_to=generations.models.tasks.video_path,
-                    ),
-                ),
-                ("width", models.PositiveIntegerField()),
-                ("height", models.PositiveIntegerField()),
-                ("duration_seconds", models.FloatField()),
-                ("has_audio", models.BooleanField()),
-                ("size_bytes", models.PositiveBigIntegerField()),
-                ("sha256", models.CharField(max_length=64)),
-                ("source_url", models.URLField(blank=True, max_length=2000)),
-                (
-                    "created_at",
-                    models.DateTimeField(
-                        db_index=True, default=django.utils.timezone.now
-                    ),
-                ),
-                (
-                    "task",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="video",
-                        to="generations.generationtask",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('file', models.FileField(max_length=255, upload_to=generations.models.tasks.video_path)),
+                ('poster', models.FileField(blank=True, max_length=255, upload_to=generations.models.tasks.video_path)),
+                ('width', models.PositiveIntegerField()),
+                ('height', models.PositiveIntegerField()),
+                ('duration_seconds', models.FloatField()),
+                ('has_audio', models.BooleanField()),
+                ('size_bytes', models.PositiveBigIntegerField()),
+                ('sha256', models.CharField(max_length=64)),
+                ('source_url', models.URLField(blank=True, max_length=2000)),
+                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ('task', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='video', to='generations.generationtask')),
             ],
             options={
-                "ordering": ["-created_at", "-id"],
+                'ordering': ['-created_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="ShareLink",
+            name='ShareLink',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("token_hash", models.CharField(max_length=64, unique=True)),
-                ("show_prompt", models.BooleanField(default=False)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("expires_at", models.DateTimeField(blank=True, null=True)),
-                ("revoked_at", models.DateTimeField(blank=True, null=True)),
-                ("view_count", models.PositiveIntegerField(default=0)),
-                ("last_viewed_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "collection",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        to="generations.collection",
-                    ),
-                ),
-                (
-                    "owner",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="share_links",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "video",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        to="generations.videoasset",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('token_hash', models.CharField(max_length=64, unique=True)),
+                ('show_prompt', models.BooleanField(default=False)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('expires_at', models.DateTimeField(blank=True, null=True)),
+                ('revoked_at', models.DateTimeField(blank=True, null=True)),
+                ('view_count', models.PositiveIntegerField(default=0)),
+                ('last_viewed_at', models.DateTimeField(blank=True, null=True)),
+                ('collection', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='generations.collection')),
+                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='share_links', to=settings.AUTH_USER_MODEL)),
+                ('video', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='generations.videoasset')),
             ],
         ),
         migrations.CreateModel(
-            name="CollectionItem",
+            name='CollectionItem',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("position", models.PositiveIntegerField(default=0)),
-                (
-                    "collection",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="items",
-                        to="generations.collection",
-                    ),
-                ),
-                (
-                    "video",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        to="generations.videoasset",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('position', models.PositiveIntegerField(default=0)),
+                ('collection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='generations.collection')),
+                ('video', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='generations.videoasset')),
             ],
             options={
-                "ordering": ["position", "id"],
+                'ordering': ['position', 'id'],
             },
         ),
         migrations.AddConstraint(
-            model_name="creditaccount",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("balance__gte", 0)),
-                name="credit_balance_not_negative",
-            ),
+            model_name='creditaccount',
+            constraint=models.CheckConstraint(condition=models.Q(('balance__gte', 0)), name='credit_balance_not_negative'),
         ),
         migrations.AddIndex(
-            model_name="generationtask",
-            index=models.Index(
-                fields=["state", "next_action_at"], name="generations_state_f9de87_idx"
-            ),
+            model_name='generationtask',
+            index=models.Index(fields=['state', 'next_action_at'], name='generations_state_f9de87_idx'),
         ),
         migrations.AddIndex(
-            model_name="generationtask",
-            index=models.Index(
-                fields=["owner", "-created_at"], name="generations_owner_i_747e1d_idx"
-            ),
+            model_name='generationtask',
+            index=models.Index(fields=['owner', '-created_at'], name='generations_owner_i_747e1d_idx'),
         ),
         migrations.AddConstraint(
-            model_name="generationtask",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("duration__in", (4, 8, 12))),
-                name="task_duration_valid",
-            ),
+            model_name='generationtask',
+            constraint=models.CheckConstraint(condition=models.Q(('duration__in', (4, 8, 12))), name='task_duration_valid'),
         ),
         migrations.AddConstraint(
-            model_name="ledgerentry",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("kind", "hold")),
-                fields=("task",),
-                name="ledger_one_hold_per_task",
-            ),
+            model_name='ledgerentry',
+            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'hold')), fields=('task',), name='ledger_one_hold_per_task'),
         ),
         migrations.AddConstraint(
-            model_name="ledgerentry",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("kind__in", ["capture", "release"])),
-                fields=("task",),
-                name="ledger_one_settlement_per_task",
-            ),
+            model_name='ledgerentry',
+            constraint=models.UniqueConstraint(condition=models.Q(('kind__in', ['capture', 'release'])), fields=('task',), name='ledger_one_settlement_per_task'),
         ),
         migrations.AddConstraint(
-            model_name="ledgerentry",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("task__isnull", False),
-                    ("kind__in", ["grant", "adjustment"]),
-                    _connector="OR",
-                ),
-                name="ledger_task_entries_name_task",
-            ),
+            model_name='ledgerentry',
+            constraint=models.CheckConstraint(condition=models.Q(('task__isnull', False), ('kind__in', ['grant', 'adjustment']), _connector='OR'), name='ledger_task_entries_name_task'),
         ),
         migrations.AddConstraint(
-            model_name="sharelink",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("collection__isnull", True), ("video__isnull", False)),
-                    models.Q(("collection__isnull", False), ("video__isnull", True)),
-                    _connector="OR",
-                ),
-                name="share_link_one_target",
-            ),
+            model_name='sharelink',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('collection__isnull', True), ('video__isnull', False)), models.Q(('collection__isnull', False), ('video__isnull', True)), _connector='OR'), name='share_link_one_target'),
         ),
         migrations.AddConstraint(
-            model_name="collectionitem",
-            constraint=models.UniqueConstraint(
-                fields=("collection", "video"), name="collection_video_once"
-            ),
+            model_name='collectionitem',
+            constraint=models.UniqueConstraint(fields=('collection', 'video'), name='collection_video_once'),
         ),
     ]

@@ -1,11 +1,6 @@
 from django.db import migrations
 
-DEFAULTS = [
-    ("480p", False, 1),
-    ("480p", True, 2),
-    ("720p", False, 2),
-    ("720p", True, 4),
-]
+DEFAULTS = [("480p", False, 1), ("480p", True, 2), ("720p", False, 2), ("720p", True, 4)]
 
 
 def seed(apps, schema_editor):

@@ -4,16 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("generations", "0002_seed_prices"),
+        ('generations', '0002_seed_prices'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="RateBucket",
+            name='RateBucket',
             fields=[
-                ("second", models.BigIntegerField(primary_key=True, serialize=False)),
-                ("count", models.PositiveIntegerField(default=0)),
+                ('second', models.BigIntegerField(primary_key=True, serialize=False)),
+                ('count', models.PositiveIntegerField(default=0)),
             ],
         ),
     ]

@@ -5,27 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("generations", "0003_rate_bucket"),
+        ('generations', '0003_rate_bucket'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name="sharelink",
-            options={"ordering": ["-created_at", "-id"]},
+            name='sharelink',
+            options={'ordering': ['-created_at', '-id']},
         ),
         migrations.AddField(
-            model_name="sharelink",
-            name="show_owner",
-            field=models.BooleanField(
-                default=False, help_text="Show the sharer's name on the public page."
-            ),
+            model_name='sharelink',
+            name='show_owner',
+            field=models.BooleanField(default=False, help_text="Show the sharer's name on the public page."),
         ),
         migrations.AddIndex(
-            model_name="sharelink",
-            index=models.Index(
-                fields=["owner", "-created_at"], name="sharelink_owner_created"
-            ),
+            model_name='sharelink',
+            index=models.Index(fields=['owner', '-created_at'], name='sharelink_owner_created'),
         ),
     ]

@@ -4,6 +4,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
         ("generations", "0007_sweeper_schedule"),
     ]
@@ -12,10 +13,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="DispatcherLease",
             fields=[
-                (
-                    "name",
-                    models.CharField(max_length=64, primary_key=True, serialize=False),
-                ),
+                ("name", models.CharField(max_length=64, primary_key=True, serialize=False)),
                 ("holder", models.CharField(blank=True, max_length=200)),
                 ("expires_at", models.DateTimeField()),
                 ("acquired_at", models.DateTimeField(blank=True, null=True)),
