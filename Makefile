@@ -49,7 +49,6 @@ messages: $(STAMP) gettext
 run: $(STAMP) var catalogs
 	$(PY) manage.py migrate --noinput -v 0
 	@$(PY) manage.py ensure_demo_user
-	@echo "Open http://127.0.0.1:8000/ and log in with the account above."
 	$(PY) manage.py run_studio
 
 lint: $(STAMP)

@@ -9,6 +9,7 @@ class GenerationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Log lines of django-q2 jobs carry the job's task id.
+        from generations import checks  # noqa: F401  (registers the system checks)
         from generations.logging import connect_task_logging
 
         connect_task_logging()

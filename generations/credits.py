@@ -31,6 +31,7 @@ from generations.models import (
     PriceRule,
     State,
 )
+from generations.pipeline import delivery
 
 Kind = LedgerEntry.Kind
 
@@ -180,8 +181,46 @@ def hold_for_task(task: GenerationTask) -> LedgerEntry:
 
 
 def capture_for_task(task_id: int) -> bool:
-    """Make the hold final. Returns False if the task was already settled."""
-    return _settle(task_id, Kind.CAPTURE, "Video delivered")
+    """Make the hold final. Returns False if the task was already settled.
+
+    A video that differs from the order (``task.delivery_findings``) is charged
+    only for what was delivered: the capture entry gives the rest back (its
+    amount is the part returned), in the same row, so a task still has exactly
+    one settlement.
+    """
+    task = GenerationTask.objects.filter(pk=task_id).first()
+    if task is None or not task.delivery_findings:
+        return _settle(task_id, Kind.CAPTURE, "Video delivered")
+    charged = delivered_charge(task)
+    reason = (
+        f"Video delivered short of the order: charged {charged} of {task.cost} "
+        "credits, the rest returned"
+    )
+    return _settle(task_id, Kind.CAPTURE, reason, charged=charged)
+
+
+def delivered_charge(task: GenerationTask) -> int:
+    """What a delivered video costs: the price of what arrived, at most the order's.
+
+    Seconds are the whole seconds delivered, the resolution the one the frame
+    reaches, sound only if a sound track arrived (``pipeline.delivery``).
+    """
+    findings = [f for f in task.delivery_findings if isinstance(f, dict)]
+    resolution, sound = task.resolution, task.sound
+    for finding in findings:
+        if finding.get("kind") == "resolution":
+            resolution = str(finding.get("tier") or resolution)
+        if finding.get("kind") == "audio" and task.sound:
+            sound = bool(finding.get("delivered"))
+    seconds = delivery.billed_seconds(findings, task.duration)
+    price = cost_of(
+        resolution=resolution, sound=sound, duration=seconds, routing=task.routing
+    )
+    return max(0, min(task.cost, price))
+
+
+# The credits a capture entry made final: the task's cost less the part returned.
+CAPTURED_CREDITS = F("task__cost") - F("amount")
 
 
 def release_for_task(task_id: int, reason: str = "No video delivered") -> bool:
@@ -189,11 +228,16 @@ def release_for_task(task_id: int, reason: str = "No video delivered") -> bool:
     return _settle(task_id, Kind.RELEASE, reason)
 
 
-def _settle(task_id: int, kind: str, reason: str) -> bool:
+def _settle(
+    task_id: int, kind: str, reason: str, *, charged: int | None = None
+) -> bool:
     hold = LedgerEntry.objects.filter(task_id=task_id, kind=Kind.HOLD).first()
     if hold is None:
         return False
-    amount = -hold.amount if kind == Kind.RELEASE else 0
+    if kind == Kind.RELEASE:
+        amount = -hold.amount
+    else:
+        amount = 0 if charged is None else max(0, -hold.amount - charged)
     try:
         with transaction.atomic():
             # The unique constraint on (task, capture|release) is the guard: a
@@ -231,9 +275,10 @@ def committed_today(account_id: int, now: dt.datetime | None = None) -> int:
     held_today = LedgerEntry.objects.filter(
         account_id=account_id, kind=Kind.HOLD, created_at__gte=utc_day_start(now)
     ).values("task_id")
+    # A capture's amount is 0, or the part of a short delivery given back.
     total = LedgerEntry.objects.filter(
         account_id=account_id,
-        kind__in=[Kind.HOLD, Kind.RELEASE],
+        kind__in=[Kind.HOLD, Kind.RELEASE, Kind.CAPTURE],
         task_id__in=held_today,
     ).aggregate(total=Sum("amount"))["total"]
     return -int(total or 0)

@@ -210,7 +210,9 @@ Q_CLUSTER: dict[str, Any] = {
     "catch_up": False,
     "poll": 0.2,
     "cache": "default",
-    "label": "Task queue",
+    # The admin groups django-q2's own models (jobs, failures, schedules, queue)
+    # under this heading, apart from ours.
+    "label": "Workers (django-q2)",
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
@@ -280,8 +282,12 @@ APIXO_TIMEOUT_SECONDS = float(os.environ.get("APIXO_TIMEOUT_SECONDS", "20"))
 APIXO_RESULT_HOSTS = env_list(
     "APIXO_RESULT_HOSTS", ".apixo.ai" if APIXO_API_KEY else SIMULATOR_HOST
 )
-# Only the simulator is served over plain http on loopback.
-APIXO_RESULT_ALLOW_LOCAL = env_bool("APIXO_RESULT_ALLOW_LOCAL", SIMULATOR_ENABLED)
+# Only the simulator is served over plain http on loopback: this lets results come
+# over http from the APIXO_BASE_URL host alone, skipping the private-address check
+# for it. A system check refuses it with DEBUG off (generations/checks.py).
+APIXO_RESULT_ALLOW_LOCAL = env_bool(
+    "APIXO_RESULT_ALLOW_LOCAL", SIMULATOR_ENABLED and DEBUG
+)
 MAX_RESULT_BYTES = env_int("MAX_RESULT_BYTES", 500 * 1024 * 1024)
 
 # How the provider reaches us: webhooks and the signed URLs of uploaded images.

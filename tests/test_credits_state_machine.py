@@ -328,10 +328,10 @@ class LedgerMachine(RuleBasedStateMachine):
         task = self.task(task_id)
         if outcome == "crash" and task.state == State.DOWNLOADING:
             # A run that stored the video and died before the state change.
-            VideoAsset.objects.get_or_create(task=task, defaults=video_fields())
+            VideoAsset.objects.get_or_create(task=task, defaults=video_fields(task))
             return
         if outcome == "stored":
-            self.fetch.side_effect = lambda t: VideoAsset(task=t, **video_fields())
+            self.fetch.side_effect = lambda t: VideoAsset(task=t, **video_fields(t))
         else:
             self.fetch.side_effect = download.DownloadError("HTTP 410", permanent=True)
         self.step(lambda: download.download_result(task_id))
@@ -428,14 +428,16 @@ def status(provider_task_id: str, state: str, **times: Any) -> api.TaskStatus:
     )
 
 
-def video_fields() -> dict[str, Any]:
+def video_fields(task: GenerationTask) -> dict[str, Any]:
+    """A video as ordered (the delivery check finds nothing to charge less for)."""
+    width, height = task.frame_size
     return {
         "file": "videos/v.mp4",
         "poster": "videos/v.jpg",
-        "width": 640,
-        "height": 640,
-        "duration_seconds": 4.0,
-        "has_audio": False,
+        "width": width,
+        "height": height,
+        "duration_seconds": float(task.duration),
+        "has_audio": task.sound,
         "size_bytes": 1000,
         "sha256": "0" * 64,
     }

@@ -300,7 +300,13 @@ def test_it_lists_tasks_that_need_attention(alice: Any, bob: Any) -> None:
 
     found = overview.attention(now)
 
-    assert found.counts == {"unknown": 1, "unconfirmed": 1, "delayed": 1, "download": 1}
+    assert found.counts == {
+        "unknown": 1,
+        "unconfirmed": 1,
+        "delayed": 1,
+        "download": 1,
+        "delivery": 0,
+    }
     assert found.total == 4
     assert [(item.kind, item.task.pk) for item in found.items] == [
         ("unknown", unknown.pk),

@@ -46,6 +46,7 @@ PUBLIC = {
     "healthz_live",
     "healthz_ready",
     "metrics",  # staff or a bearer token (tests/test_metrics.py)
+    "favicon",
     "input_image_public",
     "apixo_callback",
     "share_page",

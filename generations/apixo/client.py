@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,6 +86,9 @@ class MalformedResponse(ProviderError):
     kind = "malformed"
 
 
+UNDOCUMENTED_STATE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
+
+
 @dataclass(frozen=True)
 class TaskStatus:
     task_id: str
@@ -100,6 +104,10 @@ class TaskStatus:
     def is_terminal(self) -> bool:
         return self.state in (contract.SUCCESS, contract.FAILED)
 
+    @property
+    def is_documented(self) -> bool:
+        return self.state in contract.STATES
+
 
 def parse_status(data: Any) -> TaskStatus:
     """Parse the ``data`` object of a status response or webhook body.
@@ -112,8 +120,10 @@ def parse_status(data: Any) -> TaskStatus:
     task_id, state = data.get("taskId"), data.get("state")
     if not isinstance(task_id, str) or not task_id:
         raise MalformedResponse("status data has no taskId", retryable=True)
-    if state not in contract.STATES:
-        raise MalformedResponse(f"unknown task state {state!r}", retryable=True)
+    # A state the contract does not document (say "queued") is kept as the
+    # provider said it: not an error; callers treat it as still running.
+    if not isinstance(state, str) or not UNDOCUMENTED_STATE.fullmatch(state):
+        raise MalformedResponse(f"unreadable task state {state!r}", retryable=True)
     urls: list[str] = []
     if state == contract.SUCCESS:
         urls = _parse_result_json(data.get("resultJson"))

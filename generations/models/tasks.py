@@ -39,6 +39,9 @@ POLLED_STATES = frozenset({State.WAITING, State.GENERATING})
 PROVIDER_SLOT_STATES = frozenset(
     {State.SUBMITTING, State.WAITING, State.GENERATING, State.UNKNOWN}
 )
+# States before ``waiting`` in which a callback may teach us the provider's task id
+# (the answer to our POST is late or lost); the submission uses it once settled.
+ID_LEARNABLE_STATES = frozenset({State.QUEUED, State.SUBMITTING, State.UNKNOWN})
 
 
 class FailCode(models.TextChoices):
@@ -228,6 +231,13 @@ class GenerationTask(models.Model):
     last_error = models.TextField(blank=True)
 
     result_urls = models.JSONField(default=list, blank=True)
+    # What the provider last said the task's state was, verbatim (also states the
+    # contract does not document), and when a valid callback last named the task.
+    provider_state = models.CharField(max_length=32, blank=True)
+    callback_received_at = models.DateTimeField(null=True, blank=True)
+    # Where the delivered video differs from the order (pipeline.delivery).
+    delivery_findings = models.JSONField(default=list, blank=True)
+    delivery_mismatch = models.BooleanField(default=False, db_index=True)
     fail_code = models.CharField(max_length=64, blank=True, db_index=True)
     fail_message = models.TextField(blank=True)
 
@@ -270,6 +280,20 @@ class GenerationTask(models.Model):
         if self.fail_code:
             return describe_failure(self.fail_code)
         return self.fail_message
+
+    @property
+    def delivery_notes(self) -> list[str]:
+        """How the delivered video differs from the order, in plain words."""
+        from generations.pipeline.delivery import describe_all
+
+        return describe_all(self.delivery_findings or [])
+
+    @property
+    def provider_says(self) -> str:
+        """A provider state the contract does not document, for staff; else ""."""
+        if self.provider_state and self.provider_state not in contract.STATES:
+            return f"provider says: {self.provider_state}"
+        return ""
 
     @property
     def frame_size(self) -> tuple[int, int]:

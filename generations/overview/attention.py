@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AttentionItem:
-    kind: str  # unknown | unconfirmed | delayed | download
+    kind: str  # unknown | unconfirmed | delayed | download | delivery
     task: GenerationTask
     why: str
 
@@ -55,6 +55,7 @@ ATTENTION_KINDS: dict[str, str] = {
     "unconfirmed": "Unconfirmed, not resubmitted",
     "delayed": "Delayed",
     "download": "Download failing",
+    "delivery": "Delivered off the order",
 }
 
 
@@ -66,7 +67,9 @@ def attention(now: dt.datetime, rows: int = ATTENTION_ROWS) -> Attention:
       resubmitted (staff may resubmit them from the admin);
     - delayed: at the provider for longer than ``DELAYED_FACTOR`` times the slowest
       read its poll plan expects (``schedule.is_delayed``);
-    - download: finished at the provider, but copying the video failed twice or more.
+    - download: finished at the provider, but copying the video failed twice or more;
+    - delivery: delivered today, but the video differs from the order (charged only
+      for what arrived; ``pipeline.delivery``).
     """
     base = GenerationTask.objects.select_related("owner")
     queries: dict[str, tuple[QuerySet[GenerationTask], list[str]]] = {
@@ -87,6 +90,14 @@ def attention(now: dt.datetime, rows: int = ATTENTION_ROWS) -> Attention:
                 download_attempts__gte=DOWNLOAD_FAILING_ATTEMPTS,
             ),
             ["state_changed_at"],
+        ),
+        "delivery": (
+            base.filter(
+                state=State.SUCCEEDED,
+                delivery_mismatch=True,
+                finished_at__gte=day_starts(now)[0],
+            ),
+            ["finished_at"],
         ),
     }
     items: list[AttentionItem] = []
@@ -131,6 +142,10 @@ def delayed_after(duration: int, resolution: str, sound: bool, routing: str) -> 
 
 
 def _why(kind: str, task: GenerationTask, now: dt.datetime) -> str:
+    return _reason(kind, task, now) + _callback_note(task, now)
+
+
+def _reason(kind: str, task: GenerationTask, now: dt.datetime) -> str:
     if kind == "unknown":
         since = _ago(task.state_changed_at, now)
         return f"No clear answer to the submission, {since} ago." + (
@@ -143,8 +158,18 @@ def _why(kind: str, task: GenerationTask, now: dt.datetime) -> str:
     if kind == "delayed":
         started = task.submitted_at or task.created_at
         bound = delayed_after(task.duration, task.resolution, task.sound, task.routing)
+        said = f" ({task.provider_says})" if task.provider_says else ""
         return (
-            f"At the provider for {_ago(started, now)}; "
+            f"At the provider for {_ago(started, now)}{said}; "
             f"delayed after {_seconds(bound)}."
         )
+    if kind == "delivery":
+        return "; ".join(task.delivery_notes) + ". Charged only for what arrived."
     return f"{task.download_attempts} download attempts failed."
+
+
+def _callback_note(task: GenerationTask, now: dt.datetime) -> str:
+    """Whether the provider had called back: it proves it received the task."""
+    if task.callback_received_at is None or task.state == State.SUCCEEDED:
+        return ""
+    return f" A callback arrived {_ago(task.callback_received_at, now)} ago."

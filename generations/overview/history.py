@@ -12,6 +12,7 @@ from typing import Any, cast
 from django.db.models import Count, Sum
 
 from generations.apixo import contract
+from generations.credits import CAPTURED_CREDITS
 from generations.models import (
     GenerationTask,
     LedgerEntry,
@@ -229,9 +230,9 @@ def _captures(starts: list[dt.datetime]) -> dict[str, tuple[int, int, list[int]]
         .order_by()
         .values("account__user__username")
         .annotate(
-            credits=Sum("task__cost"),
+            credits=Sum(CAPTURED_CREDITS),
             videos=Count("pk"),
-            **_per_day(starts, lambda q: Sum("task__cost", filter=q)),
+            **_per_day(starts, lambda q: Sum(CAPTURED_CREDITS, filter=q)),
         ),
     )
     return {

@@ -28,7 +28,7 @@ from generations import credits, security
 from generations.apixo import contract
 from generations.models import FailCode, GenerationTask, State, VideoAsset
 from generations.models.tasks import transition
-from generations.pipeline import media, schedule
+from generations.pipeline import delivery, media, schedule
 from generations.pipeline.common import fail_task, in_seconds, release_lease
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,15 @@ GONE = (401, 403, 404, 410)
 
 
 class DownloadError(Exception):
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    """``permanent``: retried a few times only; ``final``: never retried (a URL we
+    will never download from, whatever the provider does meanwhile)."""
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, final: bool = False
+    ) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent or final
+        self.final = final
 
 
 def download_result(task_id: int) -> None:
@@ -52,8 +58,9 @@ def download_result(task_id: int) -> None:
     if task is None:
         release_lease(task_id)
         return
-    if VideoAsset.objects.filter(task_id=task_id).exists():
-        _finish(task)  # a previous run stored the file but died before the state
+    stored = VideoAsset.objects.filter(task_id=task_id).first()
+    if stored is not None:
+        _finish(task, stored)  # a previous run stored the file but died before
         return
     GenerationTask.objects.filter(pk=task_id).update(
         download_attempts=F("download_attempts") + 1
@@ -69,17 +76,28 @@ def download_result(task_id: int) -> None:
     except IntegrityError:
         # Another run of this job stored it first; ours is a spare copy.
         _remove_files(asset)
-    _finish(task)
+        asset = VideoAsset.objects.get(task_id=task_id)
+    _finish(task, asset)
 
 
-def _finish(task: GenerationTask) -> None:
+def _finish(task: GenerationTask, video: VideoAsset) -> None:
+    """Succeed and capture, charging only for what arrived (``delivery``)."""
+    findings = delivery.check(task, video)
+    reason = "The video is in our storage"
+    if findings:
+        reason += "; it differs from the order: " + "; ".join(
+            delivery.describe_all(findings)
+        )
+        log.warning("task %s delivered off the order: %s", task.pk, findings)
     with transaction.atomic():
         if transition(
             task.pk,
             State.DOWNLOADING,
             State.SUCCEEDED,
-            "The video is in our storage",
+            reason,
             last_error="",
+            delivery_findings=findings,
+            delivery_mismatch=bool(findings),
         ):
             credits.capture_for_task(task.pk)
 
@@ -88,7 +106,8 @@ def _handle_failure(task: GenerationTask, exc: DownloadError) -> None:
     message = str(exc)
     log.warning("download of task %s failed: %s", task.pk, message)
     expired = timezone.now() > _url_expiry(task)
-    if expired or (exc.permanent and task.download_attempts >= MAX_PERMANENT_ATTEMPTS):
+    given_up = exc.permanent and task.download_attempts >= MAX_PERMANENT_ATTEMPTS
+    if expired or exc.final or given_up:
         fail_task(
             task.pk,
             State.DOWNLOADING,
@@ -166,8 +185,15 @@ def _check_video(path: Path) -> media.VideoInfo:
 def _stream(url: str, out: object) -> tuple[str, int]:
     """Download ``url`` into ``out``; returns (sha256 hex, size)."""
     cap = settings.MAX_RESULT_BYTES
-    for _ in range(MAX_REDIRECTS + 1):
-        check_result_url(url)
+    for hop in range(MAX_REDIRECTS + 1):
+        try:
+            check_result_url(url)
+        except DownloadError as exc:
+            if hop == 0:
+                raise
+            # A redirect elsewhere is refused, but the provider's URL itself may
+            # still serve the file later: retried a few times, never followed.
+            raise DownloadError(str(exc), permanent=True) from None
         try:
             response = requests.get(
                 url, stream=True, allow_redirects=False, timeout=(5, 30)
@@ -217,24 +243,28 @@ def check_result_url(url: str) -> None:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise DownloadError("refusing a malformed URL", permanent=True) from None
-    allow_local = settings.APIXO_RESULT_ALLOW_LOCAL
-    if parts.scheme != "https" and not (allow_local and parts.scheme == "http"):
-        raise DownloadError(
-            f"refusing a {parts.scheme or 'relative'} URL", permanent=True
-        )
+        raise DownloadError("refusing a malformed URL", final=True) from None
     host = (parts.hostname or "").lower()
+    allow_local = settings.APIXO_RESULT_ALLOW_LOCAL and host == _provider_host()
+    if parts.scheme != "https" and not (allow_local and parts.scheme == "http"):
+        raise DownloadError(f"refusing a {parts.scheme or 'relative'} URL", final=True)
     if not host or not host_allowed(host, settings.APIXO_RESULT_HOSTS):
         raise DownloadError(
-            f"refusing to download from {host or 'no host'}", permanent=True
+            f"refusing to download from {host or 'no host'}: not a result host",
+            final=True,
         )
     if allow_local:
         return
     if parts.username or parts.password:
-        raise DownloadError("refusing a URL with credentials", permanent=True)
+        raise DownloadError("refusing a URL with credentials", final=True)
     for address in _resolve(host, port or 443):
         if not security.is_public_address(address):
             raise DownloadError(f"{host} resolves to a private address", permanent=True)
+
+
+def _provider_host() -> str:
+    """The configured provider's host: the only one APIXO_RESULT_ALLOW_LOCAL frees."""
+    return (urlsplit(settings.APIXO_BASE_URL).hostname or "").lower()
 
 
 def host_allowed(host: str, allowed: list[str]) -> bool:

@@ -8,6 +8,7 @@ stored for staff and the read is rescheduled with backoff.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.db.models import F
 from django.utils import timezone
@@ -61,7 +62,10 @@ def apply_status(task: GenerationTask, status: TaskStatus) -> None:
         "provider_completed_at": ms_to_datetime(status.complete_time_ms),
         "provider_cost_ms": status.cost_time_ms,
     }
-    times = {key: value for key, value in times.items() if value is not None}
+    fields: dict[str, Any] = {k: v for k, v in times.items() if v is not None}
+    # What the provider said, verbatim: staff see an undocumented state as
+    # "provider says: queued", not as an error.
+    fields["provider_state"] = status.state
     if status.state == contract.SUCCESS:
         transition(
             task.pk,
@@ -72,7 +76,7 @@ def apply_status(task: GenerationTask, status: TaskStatus) -> None:
             next_action_at=now,
             lease_until=None,
             last_error="",
-            **times,
+            **fields,
         )
         return
     if status.state == contract.FAILED:
@@ -85,9 +89,11 @@ def apply_status(task: GenerationTask, status: TaskStatus) -> None:
             fail_message=status.fail_message,
             release_reason="The provider failed the task",
             last_error="",
-            **times,
+            **fields,
         )
         return
+    if not status.is_documented:
+        log.info("task %s: provider says %r", task.pk, status.state)
     next_at = schedule.next_poll_for(task, task.submitted_at, now)
     if status.state == contract.PROCESSING and task.state == State.WAITING:
         transition(
@@ -98,12 +104,16 @@ def apply_status(task: GenerationTask, status: TaskStatus) -> None:
             next_action_at=next_at,
             lease_until=None,
             last_error="",
-            **times,
+            **fields,
         )
         return
     # Conditional: a late answer must not touch a task that finished meanwhile.
     GenerationTask.objects.filter(pk=task.pk, state__in=POLLED_STATES).update(
-        lease_until=None, updated_at=now, next_action_at=next_at, last_error="", **times
+        lease_until=None,
+        updated_at=now,
+        next_action_at=next_at,
+        last_error="",
+        **fields,
     )
 
 

@@ -51,6 +51,10 @@ def submit_task(task_id: int) -> None:
     ):
         return
     task = GenerationTask.objects.get(pk=task_id)
+    if task.provider_task_id:
+        # A callback of an earlier attempt named the task: it is at the provider.
+        _continue_with_learned_id(task_id, task.provider_task_id, "")
+        return
     callback_url = None
     if task.delivery == Delivery.WEBHOOK:
         token, token_hash = new_callback_token()
@@ -92,10 +96,36 @@ def _image_urls(task: GenerationTask) -> list[str]:
     return [signed_url_for(image) for image in task.images.order_by("position")]
 
 
+def _continue_with_learned_id(task_id: int, provider_id: str, error: str) -> bool:
+    return transition(
+        task_id,
+        State.SUBMITTING,
+        State.WAITING,
+        f"Provider task id learned from its callback: {provider_id}",
+        next_action_at=timezone.now(),
+        lease_until=None,
+        last_error=error,
+    )
+
+
+def _learned_id(task_id: int) -> str | None:
+    """The provider's id, if a callback taught it while we waited for our answer."""
+    return (
+        GenerationTask.objects.filter(pk=task_id)
+        .values_list("provider_task_id", flat=True)
+        .first()
+    )
+
+
 def _handle_submit_error(task: GenerationTask, exc: ProviderError) -> None:
     message = str(exc)
     log.warning("submit of task %s failed: %s", task.pk, message)
     note_provider_error(exc)
+    learned = _learned_id(task.pk)
+    if learned and _continue_with_learned_id(task.pk, learned, message):
+        # Only our POST carried the callback token: the provider has the task,
+        # whatever the answer said. Never sent again, never failed here.
+        return
     if not exc.maybe_sent and exc.retryable:
         attempt = min(task.submit_attempts, MAX_BACKOFF_ATTEMPT)
         delay = schedule.backoff_seconds(attempt, exc.retry_after)

@@ -23,11 +23,6 @@ from generations.models.tasks import transition
 from generations.pipeline import schedule
 from generations.pipeline.common import fail_task, release_lease
 
-UNCONFIRMED_MESSAGE = (
-    "We could not confirm that the provider accepted this job. You were not "
-    "charged; retry to submit it again."
-)
-
 
 def callback_window() -> dt.timedelta:
     longest = max(high for _, high in contract.GENERATION_SECONDS.values())
@@ -61,6 +56,8 @@ def resolve_unknown(task_id: int) -> None:
         State.UNKNOWN,
         "Outcome of the submission could not be confirmed",
         fail_code=FailCode.SUBMISSION_UNCONFIRMED,
-        fail_message=UNCONFIRMED_MESSAGE,
+        # The code's own sentence says it all (FailCode's label); a message
+        # restating it was shown twice on the card.
+        fail_message="",
         release_reason="Submission could not be confirmed",
     )

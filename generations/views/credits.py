@@ -6,8 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef, Sum
-from django.db.models.functions import TruncWeek
+from django.db.models import Exists, F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncWeek
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
@@ -68,6 +68,11 @@ def credit_history(request: AuthedHttpRequest) -> HttpResponse:
     return render(request, "generations/credits.html", context)
 
 
+_returned_on_capture = LedgerEntry.objects.filter(
+    task_id=OuterRef("pk"), kind=LedgerEntry.Kind.CAPTURE
+).values("amount")[:1]
+
+
 def spend_by_week(owner_id: int, now: dt.datetime) -> list[WeekBar]:
     """Credits captured (delivered videos) per week, the last WEEKS weeks."""
     this_week = (now - dt.timedelta(days=now.weekday())).date()
@@ -78,9 +83,13 @@ def spend_by_week(owner_id: int, now: dt.datetime) -> list[WeekBar]:
             state=State.SUCCEEDED,
             finished_at__date__gte=first,
         )
-        .annotate(week=TruncWeek("finished_at"))
+        .annotate(
+            week=TruncWeek("finished_at"),
+            # A video delivered short of its order gave part of its cost back.
+            returned=Coalesce(Subquery(_returned_on_capture), 0),
+        )
         .values("week")
-        .annotate(total=Sum("cost"))
+        .annotate(total=Sum(F("cost") - F("returned")))
     )
     totals = {row["week"].date(): int(row["total"]) for row in rows}
     peak = max(totals.values(), default=0) or 1

@@ -19,10 +19,13 @@ from django.views.decorators.http import require_POST
 
 from generations import security
 from generations.models import POLLED_STATES, GenerationTask, State
+from generations.models.tasks import ID_LEARNABLE_STATES
 from generations.pipeline.common import hash_token
 
 MAX_CALLBACK_BYTES = 64 * 1024
 HINTABLE = POLLED_STATES | {State.UNKNOWN}
+# A callback that knows this task's token (only our POST carried it) proves the
+# provider received the submission: in ID_LEARNABLE_STATES its taskId is kept.
 
 
 @csrf_exempt
@@ -40,10 +43,12 @@ def apixo_callback(request: HttpRequest, task_id: int, token: str) -> HttpRespon
     if not expected or not constant_time_compare(hash_token(token), expected):
         return HttpResponse(status=404)
     assert row is not None
-    if row["provider_task_id"] is None and row["state"] == State.UNKNOWN:
+    now = timezone.now()
+    if row["provider_task_id"] is None and row["state"] in ID_LEARNABLE_STATES:
         _learn_task_id(task_id, _task_id_in(request.body))
+    GenerationTask.objects.filter(pk=task_id).update(callback_received_at=now)
     GenerationTask.objects.filter(pk=task_id, state__in=HINTABLE).update(
-        next_action_at=timezone.now()
+        next_action_at=now
     )
     return JsonResponse({"ok": True})
 
@@ -65,5 +70,5 @@ def _learn_task_id(task_id: int, provider_task_id: str | None) -> None:
     # confused callback, which changes nothing.
     with contextlib.suppress(IntegrityError):
         GenerationTask.objects.filter(
-            pk=task_id, provider_task_id=None, state=State.UNKNOWN
+            pk=task_id, provider_task_id=None, state__in=ID_LEARNABLE_STATES
         ).update(provider_task_id=provider_task_id)

@@ -126,6 +126,7 @@ ATTENTION_FILTERS: dict[str, dict[str, str]] = {
         "fail_code": FailCode.SUBMISSION_UNCONFIRMED,
     },
     "download": {"state__exact": State.DOWNLOADING},
+    "delivery": {"state__exact": State.SUCCEEDED, "delivery_mismatch__exact": "1"},
 }
 
 

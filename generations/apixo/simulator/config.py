@@ -38,6 +38,11 @@ class FaultSettings:
       client never learns its id); otherwise nothing is created.
     - ``malformed_json_rate``: a 200 answer's body cut in half (the request took
       effect: a generateTask created its task).
+    - ``stall_after_create_seconds``: generateTask creates the task, then waits
+      this long before answering (or dropping, with ``drop_after_create``): the
+      task runs, and its webhook may arrive, while the client still waits.
+    - ``undocumented_state``: status reads of a task still running answer this
+      state (e.g. ``queued``), which the contract does not document.
 
     Task faults are decided when a task is created:
 
@@ -45,6 +50,9 @@ class FaultSettings:
     - ``content_violation_words``: a prompt containing one (any case) fails with
       CONTENT_VIOLATION at the end of its queue time.
     - ``malformed_result_json_rate``: success whose ``resultJson`` does not parse.
+    - Deliveries that differ from the order: ``short_result_rate`` (a 2 s video
+      whatever the duration), ``low_resolution_result_rate`` (half the width and
+      height), ``silent_result_rate`` (no sound track although sound was asked).
     - Prompt triggers, always on: ``[sim:fail=CODE]`` and ``[sim:time=SECONDS]``.
 
     Result faults hit result downloads:
@@ -65,6 +73,11 @@ class FaultSettings:
     # For generateTask: create the task, then drop (the client never learns its id).
     drop_after_create: bool = False
     malformed_json_rate: float = 0.0
+    stall_after_create_seconds: float = 0.0
+    undocumented_state: str | None = None
+    short_result_rate: float = 0.0
+    low_resolution_result_rate: float = 0.0
+    silent_result_rate: float = 0.0
     malformed_result_json_rate: float = 0.0
     fail_rate: float = 0.0
     fail_codes: tuple[str, ...] = ("GENERATION_FAILED",)
@@ -81,7 +94,14 @@ class FaultSettings:
                 value = getattr(self, item.name)
                 if not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
                     raise ConfigError(f"{item.name} must be a fraction between 0 and 1")
-        if self.slow_seconds < 0 or self.slow_result_seconds < 0:
+        if (
+            min(
+                self.slow_seconds,
+                self.slow_result_seconds,
+                self.stall_after_create_seconds,
+            )
+            < 0
+        ):
             raise ConfigError("slow_seconds must not be negative")
         if not self.fail_codes:
             raise ConfigError("fail_codes must name at least one failCode")
@@ -101,9 +121,9 @@ class FaultSettings:
                 ):
                     raise ConfigError(f"{name} must be a list of strings")
                 value = tuple(value)
-            elif name == "redirect_result_to":
+            elif name in {"redirect_result_to", "undocumented_state"}:
                 if value is not None and not isinstance(value, str):
-                    raise ConfigError("redirect_result_to must be a URL or null")
+                    raise ConfigError(f"{name} must be a string or null")
             elif name == "drop_after_create":
                 if not isinstance(value, bool):
                     raise ConfigError("drop_after_create must be true or false")

@@ -6,6 +6,7 @@ never held while encoding, fetching images or sending webhooks.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import logging
 import random
@@ -19,6 +20,8 @@ from typing import Any
 from generations.apixo.contract import (
     FAILED,
     GENERATION_SECONDS,
+    PENDING,
+    PROCESSING,
     SUCCESS,
     WEBHOOK_RETRY_DELAYS,
 )
@@ -175,6 +178,13 @@ class Simulator:
         elif self.chance(faults.fail_rate):
             task.fail(self._choice(faults.fail_codes), early=False)
         task.malformed_result = self.chance(faults.malformed_result_json_rate)
+        for fault, rate in (
+            ("short", faults.short_result_rate),
+            ("low_resolution", faults.low_resolution_result_rate),
+            ("silent", faults.silent_result_rate),
+        ):
+            if task.delivery_fault is None and self.chance(rate):
+                task.delivery_fault = fault
 
     def _attach_video(self, task: SimTask, images: tuple[Path, ...]) -> None:
         request = task.request
@@ -188,6 +198,7 @@ class Simulator:
             images=() if generic else images,
             fixed_lens=request.fixed_lens,
         )
+        spec = _off_the_order(spec, task.delivery_fault)
         task.video_spec = spec
         task.video_key = spec.cache_key()
 
@@ -301,6 +312,9 @@ class Simulator:
                 if webhook is not None:
                     webhooks.append(webhook)
             data = task.status_data(now, self._result_url(task))
+        undocumented = self._faults.undocumented_state
+        if undocumented and data["state"] in (PENDING, PROCESSING):
+            data["state"] = undocumented
         self._send(webhooks)
         return data
 
@@ -379,3 +393,17 @@ class Simulator:
         self.webhooks.close()
         self._image_pool.shutdown(wait=False, cancel_futures=True)
         self.videos.close()
+
+
+def _off_the_order(spec: VideoSpec, fault: str | None) -> VideoSpec:
+    """The video a faulty provider delivers instead of the ordered one."""
+    if fault == "short":
+        return dataclasses.replace(spec, seconds=min(spec.seconds, 2.0))
+    if fault == "low_resolution":
+        # Half the size, kept even for H.264 4:2:0.
+        return dataclasses.replace(
+            spec, width=spec.width // 4 * 2, height=spec.height // 4 * 2
+        )
+    if fault == "silent":
+        return dataclasses.replace(spec, sound=False)
+    return spec

@@ -188,6 +188,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             raise Dropped
         if is_generate:
             answer = self._generate(body)
+            if faults.stall_after_create_seconds > 0:
+                sim.counters.add("faults.stall_after_create")
+                time.sleep(faults.stall_after_create_seconds)
         elif path == STATUS_PATH:
             answer = self._status(query)
         else:

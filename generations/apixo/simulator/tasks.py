@@ -68,6 +68,8 @@ class SimTask:
     # Moderation-like failures end at the end of the queue, not after generating.
     fail_early: bool = False
     malformed_result: bool = False
+    # Deliver a video off the order: "short", "low_resolution", "silent" (or None).
+    delivery_fault: str | None = None
     images_pending: bool = False
     images_checked_at: float | None = None
     image_paths: tuple[Path, ...] = field(default=())

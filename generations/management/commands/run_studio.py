@@ -47,7 +47,24 @@ class Command(BaseCommand):
                 manage + ["qcluster"]
             )
         commands["dispatcher"] = manage + ["run_dispatcher"]
+        self.stdout.write(
+            f"Open {browse_url(options['addr'])} and log in with the account above."
+        )
         supervise(commands, self.stdout)
+
+
+def browse_url(addr: str) -> str:
+    """Where a browser on this machine reaches ``runserver ADDR`` (WEB_ADDR).
+
+    runserver takes ``port``, ``host:port`` or ``[ipv6]:port``; a wildcard host
+    listens on every address, loopback included.
+    """
+    host, sep, port = addr.rpartition(":")
+    if not sep:
+        host, port = "", addr
+    if host in ("", "0.0.0.0", "0", "[::]"):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}/"
 
 
 def supervise(commands: dict[str, list[str]], out: Any) -> None:
