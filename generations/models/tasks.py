@@ -253,6 +253,16 @@ class GenerationTask(models.Model):
             models.Index(fields=["owner", "-created_at"]),
             # The live refresh: a member's tasks changed since the last poll.
             models.Index(fields=["owner", "updated_at"], name="task_owner_updated"),
+            # The gallery (migration 0004 made them in SQL; 0015 adopts them here so
+            # a table rebuild on SQLite keeps them).
+            models.Index(
+                fields=["state", "hidden", "id", "created_at"],
+                name="gallery_task_visible",
+            ),
+            models.Index(
+                fields=["owner", "state", "hidden", "id", "created_at"],
+                name="gallery_task_owner",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
