@@ -5,7 +5,16 @@ from django.urls import URLPattern, path
 import generations.views.collections as collection_views
 import generations.views.sharing as sharing_views
 from generations.views import credits as credits_views
-from generations.views import dashboard, exports, gallery, hooks, media, ops, overview
+from generations.views import (
+    dashboard,
+    exports,
+    gallery,
+    hooks,
+    media,
+    ops,
+    overview,
+    presets,
+)
 
 urlpatterns: list[URLPattern] = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -34,8 +43,8 @@ urlpatterns: list[URLPattern] = [
         name="gallery_bulk_download",
     ),
     path("gallery/bulk/collect/", gallery.bulk_collect, name="gallery_bulk_collect"),
-    path("presets/", dashboard.preset_save, name="preset_save"),
-    path("presets/delete/", dashboard.preset_delete, name="preset_delete"),
+    path("presets/", presets.preset_save, name="preset_save"),
+    path("presets/delete/", presets.preset_delete, name="preset_delete"),
     path("media/videos/<int:pk>.mp4", media.video_file, name="video_file"),
     path("media/posters/<int:pk>.jpg", media.video_poster, name="video_poster"),
     path("media/frames/<int:pk>/", media.input_image_file, name="input_image"),

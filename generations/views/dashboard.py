@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
@@ -48,7 +47,7 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     # The member's last parameters, then a remix link's values over them.
     initial = forms.initial_from_preset(RememberedParams.of(request.user.pk))
     initial.update(forms.initial_from_query(request.GET))
-    presets = _presets(request)
+    presets = member_presets(request)
     chosen = _preset_from_query(request.GET.get("preset", ""), presets)
     if chosen is not None:
         # A preset sets the parameters; a prompt in the same link is kept.
@@ -66,7 +65,7 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     rows = list(tasks.select_related("video").order_by("-id")[: PAGE_SIZE + 1])
     context = _page_context(request, form, rows[:PAGE_SIZE], newest_page=not before)
     context["player"] = _newest_result(request)
-    context.update(_preset_context(presets, chosen))
+    context.update(preset_context(presets, chosen))
     context["older_before"] = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
     return render(request, TEMPLATE, context)
 
@@ -99,7 +98,7 @@ def task_player(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return render(request, f"{TEMPLATE}#player", context)
 
 
-def _presets(request: AuthedHttpRequest) -> list[Preset]:
+def member_presets(request: AuthedHttpRequest) -> list[Preset]:
     return list(Preset.objects.filter(owner_id=request.user.pk).order_by("name", "id"))
 
 
@@ -107,7 +106,7 @@ def _preset_from_query(raw: str, presets: list[Preset]) -> Preset | None:
     return next((p for p in presets if str(p.pk) == raw), None) if raw else None
 
 
-def _preset_context(presets: list[Preset], chosen: Preset | None) -> dict[str, Any]:
+def preset_context(presets: list[Preset], chosen: Preset | None) -> dict[str, Any]:
     return {
         "presets": presets,
         "chosen_preset": chosen.pk if chosen else None,
@@ -284,7 +283,7 @@ def _form_error(request: AuthedHttpRequest, form: forms.GenerationForm) -> HttpR
         .order_by("-id")[:PAGE_SIZE]
     )
     context = _page_context(request, form, tasks)
-    context.update(_preset_context(_presets(request), None))
+    context.update(preset_context(member_presets(request), None))
     return render(request, TEMPLATE, context, status=422)
 
 
@@ -440,67 +439,3 @@ def task_hide(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Hidden from your list and the gallery.")
         return redirect("dashboard")
     return HttpResponse("")
-
-
-# ---------- Presets ----------
-
-
-@login_required
-@require_POST
-def preset_save(request: AuthedHttpRequest) -> HttpResponse:
-    """Save the create form's parameters under a name (the same name updates it)."""
-    form = forms.PresetForm(request.POST)
-    if not form.is_valid():
-        return _preset_refused(request, _first_error(form))
-    name = form.cleaned_data["preset_name"].strip()
-    try:
-        preset, created = services.save_preset(
-            owner=request.user, name=name, params=form.params()
-        )
-    except services.Refused as exc:
-        return _preset_refused(request, str(exc))
-    verb = "Saved" if created else "Updated"
-    messages.success(request, f"{verb} the preset “{name}”.")
-    return _preset_answer(request, chosen=preset)
-
-
-@login_required
-@require_POST
-def preset_delete(request: AuthedHttpRequest) -> HttpResponse:
-    raw = request.POST.get("preset", "")
-    if not raw:
-        return _preset_refused(request, "Choose the preset to delete first.")
-    if not forms.is_id(raw):
-        return HttpResponseBadRequest("preset must be an id")
-    preset = Preset.objects.filter(pk=int(raw), owner_id=request.user.pk).first()
-    if preset is None:
-        raise Http404("No such preset.")
-    preset.delete()
-    messages.success(request, f"Deleted the preset “{preset.name}”.")
-    return _preset_answer(request, chosen=None)
-
-
-def _first_error(form: forms.PresetForm) -> str:
-    for name, errors in form.errors.items():
-        if name == "preset_name":
-            return str(errors[0])
-        return f"Not saved: {errors[0]}"
-    return "Not saved."
-
-
-def _preset_refused(request: AuthedHttpRequest, text: str) -> HttpResponse:
-    if not request.htmx:
-        messages.error(request, text)
-        return redirect("dashboard")
-    context = _preset_context(_presets(request), None)
-    context.update(preset_error=text, preset_name=request.POST.get("preset_name", ""))
-    return render(request, f"{TEMPLATE}#preset_bar", context, status=422)
-
-
-def _preset_answer(request: AuthedHttpRequest, chosen: Preset | None) -> HttpResponse:
-    if not request.htmx:
-        url = reverse("dashboard")
-        return redirect(f"{url}?preset={chosen.pk}" if chosen else url)
-    context = _preset_context(_presets(request), chosen)
-    context["toasts_oob"] = True
-    return render(request, f"{TEMPLATE}#preset_answer", context)
