@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generations.apixo.simulator.running import RunningSimulator
-from generations.models import GenerationTask, State, VideoAsset
+from generations.models import FailCode, GenerationTask, State, VideoAsset
 from generations.overview.attention import attention
 from generations.pipeline import submit
 from generations.pipeline.common import hash_token
-from generations.pipeline.unknown import UNCONFIRMED, resolve_unknown
+from generations.pipeline.unknown import resolve_unknown
 from tests.factories import queue_task
 from tests.sim import assert_books_balance, drive
 
@@ -135,7 +135,7 @@ def test_it_words_an_unconfirmed_submission_once(alice: Any, client: Client) -> 
     )
     resolve_unknown(task.pk)  # polling task: nothing more can tell us
     task.refresh_from_db()
-    assert task.state == State.FAILED and task.fail_code == UNCONFIRMED
+    assert task.state == State.FAILED and task.fail_code == FailCode.SUBMISSION_UNCONFIRMED
     client.force_login(alice)
     card = client.get(reverse("dashboard")).content.decode()
     assert card.count("could not confirm that the provider accepted") == 1
