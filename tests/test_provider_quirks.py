@@ -85,7 +85,9 @@ def test_it_records_an_undocumented_state_as_what_the_provider_said(
     sim: RunningSimulator, alice: Any, staff: Any, client: Client
 ) -> None:
     sim.set_faults({"undocumented_state": "queued"})
-    task = queue_task(alice)
+    # A long generation (5 s of wall time), so a loaded machine still reads it
+    # while it runs.
+    task = queue_task(alice, prompt="a calm harbour at dawn [sim:time=2000]")
     drive(
         lambda: GenerationTask.objects.filter(
             pk=task.pk, provider_state="queued"
