@@ -22,6 +22,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Sum
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from generations.models import (
     TERMINAL_STATES,
@@ -50,7 +51,12 @@ class CreditsRefused(Exception):
 class InsufficientCredits(CreditsRefused):
     def __init__(self, needed: int, available: int) -> None:
         super().__init__(
-            f"This needs {needed} credits but only {available} are available."
+            ngettext(
+                "This needs %(needed)s credit but only %(available)s are available.",
+                "This needs %(needed)s credits but only %(available)s are available.",
+                needed,
+            )
+            % {"needed": needed, "available": available}
         )
         self.needed = needed
         self.available = available
@@ -305,9 +311,16 @@ def enforce_daily_limit(account_id: int, *, just_held: int) -> None:
     before = used - just_held
     left = max(0, limit - before)
     raise LimitExceeded(
-        f"This needs {just_held} credits but your daily limit of {limit} credits "
-        f"leaves {left} for today ({before} already used). The limit resets at "
-        "midnight UTC; staff can raise it."
+        ngettext(
+            "This needs %(needed)s credit but your daily limit of %(limit)s credits "
+            "leaves %(left)s for today (%(used)s already used). The limit resets at "
+            "midnight UTC; staff can raise it.",
+            "This needs %(needed)s credits but your daily limit of %(limit)s credits "
+            "leaves %(left)s for today (%(used)s already used). The limit resets at "
+            "midnight UTC; staff can raise it.",
+            just_held,
+        )
+        % {"needed": just_held, "limit": limit, "left": left, "used": before}
     )
 
 

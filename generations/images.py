@@ -22,6 +22,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from generations import security
@@ -74,7 +76,7 @@ def inspect_upload(uploaded_file: Any) -> tuple[int, int]:
     if size is None or size > MAX_BYTES:
         raise ImageRejected(_too_large_message())
     if size == 0:
-        raise ImageRejected("The image file is empty.")
+        raise ImageRejected(gettext("The image file is empty."))
     uploaded_file.seek(0)
     try:
         # Image.open reads the header only; the pixels stay undecoded.
@@ -106,14 +108,15 @@ def prepare_upload(uploaded_file: Any) -> PreparedImage:
 
 
 def _too_large_message() -> str:
-    return (
-        f"The image is larger than {MAX_BYTES // (1024 * 1024)} MB; "
-        "choose a smaller one."
-    )
+    return gettext(
+        "The image is larger than %(megabytes)s MB; choose a smaller one."
+    ) % {"megabytes": MAX_BYTES // (1024 * 1024)}
 
 
 def _not_an_image() -> ImageRejected:
-    return ImageRejected("This file is not a JPG, PNG or WebP image we can read.")
+    return ImageRejected(
+        gettext("This file is not a JPG, PNG or WebP image we can read.")
+    )
 
 
 def _decode(raw: bytes) -> Image.Image:
@@ -163,11 +166,11 @@ def _check_pixels(size: tuple[int, int], image_format: str | None) -> None:
 
 
 def _too_many_pixels_message() -> str:
-    return (
-        f"The image is larger than {MAX_SIDE} pixels on a side (or "
-        f"{MAX_PIXELS / 1_000_000:.1f} megapixels, for PNG and WebP), more than a "
-        "video frame can use; scale it down and upload it again."
-    )
+    return gettext(
+        "The image is larger than %(side)s pixels on a side (or %(megapixels)s "
+        "megapixels, for PNG and WebP), more than a video frame can use; scale it "
+        "down and upload it again."
+    ) % {"side": MAX_SIDE, "megapixels": number_format(MAX_PIXELS / 1_000_000, 1)}
 
 
 def _reencode(image: Image.Image) -> PreparedImage:
@@ -193,7 +196,7 @@ def _reencode(image: Image.Image) -> PreparedImage:
     data = out.getvalue()
     if len(data) > MAX_BYTES:
         raise ImageRejected(
-            "The image is too large once converted; choose a smaller one."
+            gettext("The image is too large once converted; choose a smaller one.")
         )
     return PreparedImage(
         data=data,
@@ -292,35 +295,40 @@ def check_image_url(url: str) -> str:
     """
     url = url.strip()
     if len(url) > URL_MAX_LENGTH:
-        raise ImageRejected("The image address is too long.")
+        raise ImageRejected(gettext("The image address is too long."))
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        raise ImageRejected("This is not a valid image address.") from None
+        raise ImageRejected(gettext("This is not a valid image address.")) from None
     if parts.scheme != "https":
-        raise ImageRejected("The image address must start with https://.")
+        raise ImageRejected(gettext("The image address must start with https://."))
     if not host:
-        raise ImageRejected("The image address has no host name.")
+        raise ImageRejected(gettext("The image address has no host name."))
     if parts.username or parts.password:
-        raise ImageRejected("The image address must not contain a password.")
+        raise ImageRejected(gettext("The image address must not contain a password."))
     try:
         # What a resolver would look up: Unicode, percent-encoded and full-width
         # spellings of 127.0.0.1 must not slip past the address check.
         normal = security.normalise_host(host)
     except ValueError:
-        raise ImageRejected("This is not a valid image address.") from None
+        raise ImageRejected(gettext("This is not a valid image address.")) from None
     if _is_local_host(normal):
         raise ImageRejected(
-            "The image address must be on the public internet, not a local or "
-            "private network."
+            gettext(
+                "The image address must be on the public internet, not a local or "
+                "private network."
+            )
         )
     address = security.parse_ip_host(normal)
     if address is not None and not security.is_canonical_ip_host(host, address):
         raise ImageRejected(
-            "Write the image address's IP address the usual way "
-            f"({address}), or use its host name."
+            gettext(
+                "Write the image address's IP address the usual way "
+                "(%(address)s), or use its host name."
+            )
+            % {"address": address}
         )
     return url
 

@@ -32,6 +32,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template import loader
+from django.utils.translation import ngettext
 
 from generations.apixo import contract
 from generations.models import LoginSlot
@@ -125,12 +126,15 @@ class LoginThrottled(Exception):
     @property
     def message(self) -> str:
         minutes = max(1, math.ceil(self.seconds_left / 60))
-        unit = "minute" if minutes == 1 else "minutes"
-        return (
+        return ngettext(
             "Too many failed log-ins from your network. For your security, "
-            f"log-in is paused here for {minutes} {unit}; try again then. "
-            "Forgotten your password? Ask your team's admin to reset it."
-        )
+            "log-in is paused here for %(minutes)s minute; try again then. "
+            "Forgotten your password? Ask your team's admin to reset it.",
+            "Too many failed log-ins from your network. For your security, "
+            "log-in is paused here for %(minutes)s minutes; try again then. "
+            "Forgotten your password? Ask your team's admin to reset it.",
+            minutes,
+        ) % {"minutes": minutes}
 
 
 def _reserve(key: str, limit: int, now: float) -> tuple[int, float | None]:

@@ -9,20 +9,25 @@ from typing import Any
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser, User
 from django.core import signing
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from generations import credits, images
 from generations.apixo import contract
+from generations.durations import format_seconds
 from generations.models import Delivery, InputImage, Mode, Routing
 from generations.models.tasks import AspectRatio
 from generations.params import GenerationParams
 
 IMAGE_REF_SALT = "input-image-ref"
-DURATION_CHOICES = [(d, f"{d} s") for d in contract.DURATIONS]
+_format_seconds_lazy = lazy(format_seconds, str)
+DURATION_CHOICES = [(d, _format_seconds_lazy(d)) for d in contract.DURATIONS]
 RESOLUTION_CHOICES = [
     ("480p", "480p"),
     ("720p", "720p"),
 ]
-RESOLUTION_HINTS = {"480p": "Fast, previews", "720p": "High quality"}
+RESOLUTION_HINTS = {"480p": _("Fast, previews"), "720p": _("High quality")}
 ASPECT_CHOICES = [(value, value) for value in contract.ASPECT_RATIOS]
 ASPECT_NAMES = dict(AspectRatio.choices)
 SLOTS = (("start", 0), ("end", 1))
@@ -30,12 +35,34 @@ SLOTS = (("start", 0), ("end", 1))
 
 def _list_words(values: tuple[Any, ...] | list[Any]) -> str:
     words = [str(v) for v in values]
-    return ", ".join(words[:-1]) + " or " + words[-1]
+    return gettext("%(first)s or %(last)s") % {
+        "first": ", ".join(words[:-1]),
+        "last": words[-1],
+    }
 
 
-DURATION_ERROR = f"Choose a duration of {_list_words(contract.DURATIONS)} seconds."
-RESOLUTION_ERROR = f"Choose a resolution of {_list_words(contract.RESOLUTIONS)}."
-ASPECT_ERROR = f"Choose an aspect ratio of {_list_words(contract.ASPECT_RATIOS)}."
+def _duration_error() -> str:
+    return gettext("Choose a duration of %(values)s seconds.") % {
+        "values": _list_words(contract.DURATIONS)
+    }
+
+
+def _resolution_error() -> str:
+    return gettext("Choose a resolution of %(values)s.") % {
+        "values": _list_words(contract.RESOLUTIONS)
+    }
+
+
+def _aspect_error() -> str:
+    return gettext("Choose an aspect ratio of %(values)s.") % {
+        "values": _list_words(contract.ASPECT_RATIOS)
+    }
+
+
+# Lazy: the member's language is known only when a form shows the error.
+DURATION_ERROR = lazy(_duration_error, str)()
+RESOLUTION_ERROR = lazy(_resolution_error, str)()
+ASPECT_ERROR = lazy(_aspect_error, str)()
 
 
 def sign_image_ref(image: InputImage) -> str:
@@ -47,7 +74,7 @@ class GenerationForm(forms.Form):
         choices=Mode.choices,
         initial=Mode.TEXT,
         widget=forms.RadioSelect,
-        error_messages={"invalid_choice": "Choose text to video or image to video."},
+        error_messages={"invalid_choice": _("Choose text to video or image to video.")},
     )
     prompt = forms.CharField(
         min_length=contract.PROMPT_MIN,
@@ -55,16 +82,22 @@ class GenerationForm(forms.Form):
         widget=forms.Textarea(
             attrs={
                 "rows": 5,
-                "placeholder": "A red fox trots through fresh snow at dawn, slow "
-                "dolly in, breath steaming, soft wind and crunching snow",
+                "placeholder": _(
+                    "A red fox trots through fresh snow at dawn, slow "
+                    "dolly in, breath steaming, soft wind and crunching snow"
+                ),
             }
         ),
         error_messages={
-            "required": "Describe the video you want (at least 3 characters).",
-            "min_length": "The prompt needs at least %(limit_value)d characters "
-            "(it has %(show_value)d).",
-            "max_length": "The prompt can have at most %(limit_value)d characters "
-            "(it has %(show_value)d).",
+            "required": _("Describe the video you want (at least 3 characters)."),
+            "min_length": _(
+                "The prompt needs at least %(limit_value)d characters "
+                "(it has %(show_value)d)."
+            ),
+            "max_length": _(
+                "The prompt can have at most %(limit_value)d characters "
+                "(it has %(show_value)d)."
+            ),
         },
     )
     resolution = forms.ChoiceField(
@@ -93,7 +126,7 @@ class GenerationForm(forms.Form):
         choices=ASPECT_CHOICES,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Also in these aspect ratios",
+        label=_("Also in these aspect ratios"),
         error_messages={"invalid_choice": ASPECT_ERROR},
     )
     extra_durations = forms.TypedMultipleChoiceField(
@@ -101,38 +134,40 @@ class GenerationForm(forms.Form):
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Also in these durations",
+        label=_("Also in these durations"),
         error_messages={"invalid_choice": DURATION_ERROR},
     )
     sound = forms.BooleanField(
-        required=False, initial=True, label="Generate sound and music"
+        required=False, initial=True, label=_("Generate sound and music")
     )
-    fixed_lens = forms.BooleanField(required=False, label="Fixed lens (static camera)")
+    fixed_lens = forms.BooleanField(
+        required=False, label=_("Fixed lens (static camera)")
+    )
     routing = forms.ChoiceField(
         choices=Routing.choices,
         initial=Routing.AUTO,
-        label="Provider routing",
-        error_messages={"invalid_choice": "Choose auto, value or official routing."},
+        label=_("Provider routing"),
+        error_messages={"invalid_choice": _("Choose auto, value or official routing.")},
     )
     delivery = forms.ChoiceField(
         choices=Delivery.choices,
         initial=Delivery.POLLING,
         widget=forms.RadioSelect,
-        error_messages={"invalid_choice": "Choose polling or webhook delivery."},
+        error_messages={"invalid_choice": _("Choose polling or webhook delivery.")},
     )
-    start_image = forms.FileField(required=False, label="Start frame")
+    start_image = forms.FileField(required=False, label=_("Start frame"))
     start_image_url = forms.CharField(
         required=False,
         max_length=images.URL_MAX_LENGTH,
-        label="or its https address",
+        label=_("or its https address"),
         widget=forms.URLInput(attrs={"placeholder": "https://…/start.jpg"}),
     )
     start_image_ref = forms.CharField(required=False, widget=forms.HiddenInput)
-    end_image = forms.FileField(required=False, label="End frame (optional)")
+    end_image = forms.FileField(required=False, label=_("End frame (optional)"))
     end_image_url = forms.CharField(
         required=False,
         max_length=images.URL_MAX_LENGTH,
-        label="or its https address",
+        label=_("or its https address"),
         widget=forms.URLInput(attrs={"placeholder": "https://…/end.jpg"}),
     )
     end_image_ref = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -183,7 +218,9 @@ class GenerationForm(forms.Form):
             try:
                 credits.check_affordable(self.owner, needed=needed)
             except credits.InsufficientCredits as exc:
-                self.add_error(None, f"Not enough credits: {exc}")
+                self.add_error(
+                    None, gettext("Not enough credits: %(reason)s") % {"reason": exc}
+                )
                 return
         for slot in uploads:
             field = f"{slot}_image"
@@ -233,11 +270,16 @@ class GenerationForm(forms.Form):
         for slot, position in SLOTS:
             upload = data.get(f"{slot}_image")
             url = data.get(f"{slot}_image_url")
-            frame = "start" if position == 0 else "end"
             if upload and url:
                 self.add_error(
                     f"{slot}_image_url",
-                    f"Give the {frame} frame as a file or as an address, not both.",
+                    gettext(
+                        "Give the start frame as a file or as an address, not both."
+                    )
+                    if position == 0
+                    else gettext(
+                        "Give the end frame as a file or as an address, not both."
+                    ),
                 )
                 continue
             if upload or url or self.has_error(f"{slot}_image"):
@@ -256,8 +298,10 @@ class GenerationForm(forms.Form):
         ):
             self.add_error(
                 "start_image",
-                "Image to video needs a start frame: upload an image or give "
-                "its https address.",
+                gettext(
+                    "Image to video needs a start frame: upload an image or give "
+                    "its https address."
+                ),
             )
         self._decode_uploads()
         return data
@@ -355,10 +399,10 @@ class PresetForm(forms.Form):
 
     preset_name = forms.CharField(
         max_length=60,
-        label="Preset name",
+        label=_("Preset name"),
         error_messages={
-            "required": "Give the preset a name.",
-            "max_length": "Keep the name under %(limit_value)d characters.",
+            "required": _("Give the preset a name."),
+            "max_length": _("Keep the name under %(limit_value)d characters."),
         },
     )
 

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 
 from generations.apixo import contract
+from generations.durations import format_seconds
 from generations.models import IN_FLIGHT_STATES, GenerationTask, State
 from generations.params import GenerationParams
 from generations.pipeline import schedule
@@ -42,17 +44,6 @@ def expected_seconds(duration: int) -> int:
     return max(1, round((low + high) / 2 / schedule.time_scale()))
 
 
-def format_seconds(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, rest = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {rest:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
 @dataclass(frozen=True)
 class BatchSummary:
     """One create that made several videos: "10 videos: 7 done, 3 running"."""
@@ -72,13 +63,15 @@ class BatchSummary:
     def label(self) -> str:
         running = sum(self.counts[state] for state in IN_FLIGHT_STATES)
         parts = [
-            (self.counts[State.SUCCEEDED], "done"),
-            (running, "running"),
-            (self.counts[State.FAILED], "failed"),
-            (self.counts[State.CANCELLED], "cancelled"),
+            (self.counts[State.SUCCEEDED], gettext("%(count)s done")),
+            (running, gettext("%(count)s running")),
+            (self.counts[State.FAILED], gettext("%(count)s failed")),
+            (self.counts[State.CANCELLED], gettext("%(count)s cancelled")),
         ]
-        found = ", ".join(f"{count} {word}" for count, word in parts if count)
-        return f"{self.total} videos: {found}"
+        found = ", ".join(text % {"count": count} for count, text in parts if count)
+        return ngettext(
+            "%(count)s video: %(found)s", "%(count)s videos: %(found)s", self.total
+        ) % {"count": self.total, "found": found}
 
 
 def batch_summaries(tasks: list[GenerationTask]) -> dict[uuid.UUID, BatchSummary]:
@@ -153,15 +146,15 @@ class TaskCard:
     def eta_label(self) -> str:
         state = self.task.state
         if state == State.QUEUED:
-            return "Waiting for a free slot"
+            return gettext("Waiting for a free slot")
         if state == State.DOWNLOADING:
-            return "Copying the video to our storage"
+            return gettext("Copying the video to our storage")
         if state == State.UNKNOWN:
-            return "Checking with the provider"
+            return gettext("Checking with the provider")
         left = self.expected_seconds - self.since_submit_seconds
         if left <= 0:
-            return "Taking longer than usual"
-        return f"About {format_seconds(left)} left"
+            return gettext("Taking longer than usual")
+        return gettext("About %(duration)s left") % {"duration": format_seconds(left)}
 
     @property
     def can_cancel(self) -> bool:

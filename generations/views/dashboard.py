@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
@@ -56,7 +57,10 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     if request.htmx.target == "create-form":
         # A preset chosen with JavaScript: only the form changes.
         if chosen is not None:
-            messages.info(request, f"Applied the preset “{chosen.name}”.")
+            messages.info(
+                request,
+                gettext("Applied the preset “%(name)s”.") % {"name": chosen.name},
+            )
         context = _page_context(request, form, [])
         return render(request, f"{TEMPLATE}#form_answer", context)
     tasks = GenerationTask.objects.in_task_list_of(request.user)
@@ -239,9 +243,10 @@ def task_create(request: AuthedHttpRequest) -> HttpResponse:
     count = len(created)
     messages.success(
         request,
-        f"Queued {count} videos."
+        ngettext("Queued %(count)s video.", "Queued %(count)s videos.", count)
+        % {"count": count}
         if count > 1
-        else "Queued: it is at the top of your task list.",
+        else gettext("Queued: it is at the top of your task list."),
     )
     if not request.htmx:
         return redirect("dashboard")
@@ -257,7 +262,7 @@ def task_create(request: AuthedHttpRequest) -> HttpResponse:
 
 def _refusal(exc: credits.CreditsRefused) -> str:
     if isinstance(exc, credits.InsufficientCredits):
-        return f"Not enough credits: {exc}"
+        return gettext("Not enough credits: %(reason)s") % {"reason": exc}
     return str(exc)
 
 
@@ -274,7 +279,7 @@ def _kept_params(form: forms.GenerationForm) -> dict[str, Any]:
 def _form_error(request: AuthedHttpRequest, form: forms.GenerationForm) -> HttpResponse:
     if request.htmx:
         # The problem may be out of sight (a frame slot above the fold): say so.
-        messages.error(request, "Not generated: see the highlighted field.")
+        messages.error(request, gettext("Not generated: see the highlighted field."))
         context = _page_context(request, form, [])
         return render(request, f"{TEMPLATE}#form_answer", context, status=422)
     tasks = list(
@@ -385,10 +390,12 @@ def _card_response(
 def task_cancel(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     task = own_task_or_404(request, pk)
     if services.cancel_task(task):
-        messages.success(request, "Cancelled; the held credits are back.")
+        messages.success(request, gettext("Cancelled; the held credits are back."))
         status = 200
     else:
-        messages.error(request, "Too late to cancel: the task has left the queue.")
+        messages.error(
+            request, gettext("Too late to cancel: the task has left the queue.")
+        )
         status = 409
     if not request.htmx:
         return redirect("dashboard")
@@ -400,14 +407,18 @@ def task_cancel(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 def task_retry(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     task = own_task_or_404(request, pk)
     if not task.is_terminal:
-        messages.error(request, "A task still in flight cannot be retried yet.")
+        messages.error(
+            request, gettext("A task still in flight cannot be retried yet.")
+        )
         return _retry_answer(request, None, status=409)
     try:
         new_task = services.retry_task(task)
     except credits.CreditsRefused as exc:
-        messages.error(request, f"Not retried. {_refusal(exc)}")
+        messages.error(
+            request, gettext("Not retried. %(reason)s") % {"reason": _refusal(exc)}
+        )
         return _retry_answer(request, None, status=409)
-    messages.success(request, "Retrying as a new task.")
+    messages.success(request, gettext("Retrying as a new task."))
     return _retry_answer(request, new_task)
 
 
@@ -430,12 +441,14 @@ def _retry_answer(
 def task_hide(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     task = own_task_or_404(request, pk)
     if not task.is_terminal:
-        messages.error(request, "A task in flight cannot be hidden; cancel it first.")
+        messages.error(
+            request, gettext("A task in flight cannot be hidden; cancel it first.")
+        )
         if not request.htmx:
             return redirect("dashboard")
         return _card_response(request, task, status=409)
     services.set_hidden(owner=request.user, task_ids=[task.pk], hidden=True)
     if not request.htmx:
-        messages.success(request, "Hidden from your list and the gallery.")
+        messages.success(request, gettext("Hidden from your list and the gallery."))
         return redirect("dashboard")
     return HttpResponse("")

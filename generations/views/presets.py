@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from generations import forms, services
@@ -29,8 +30,12 @@ def preset_save(request: AuthedHttpRequest) -> HttpResponse:
         )
     except services.Refused as exc:
         return _preset_refused(request, str(exc))
-    verb = "Saved" if created else "Updated"
-    messages.success(request, f"{verb} the preset “{name}”.")
+    saved = (
+        gettext("Saved the preset “%(name)s”.")
+        if created
+        else gettext("Updated the preset “%(name)s”.")
+    )
+    messages.success(request, saved % {"name": name})
     return _preset_answer(request, chosen=preset)
 
 
@@ -39,14 +44,16 @@ def preset_save(request: AuthedHttpRequest) -> HttpResponse:
 def preset_delete(request: AuthedHttpRequest) -> HttpResponse:
     raw = request.POST.get("preset", "")
     if not raw:
-        return _preset_refused(request, "Choose the preset to delete first.")
+        return _preset_refused(request, gettext("Choose the preset to delete first."))
     if not forms.is_id(raw):
         return HttpResponseBadRequest("preset must be an id")
     preset = Preset.objects.filter(pk=int(raw), owner_id=request.user.pk).first()
     if preset is None:
         raise Http404("No such preset.")
     preset.delete()
-    messages.success(request, f"Deleted the preset “{preset.name}”.")
+    messages.success(
+        request, gettext("Deleted the preset “%(name)s”.") % {"name": preset.name}
+    )
     return _preset_answer(request, chosen=None)
 
 
@@ -54,8 +61,8 @@ def _first_error(form: forms.PresetForm) -> str:
     for name, errors in form.errors.items():
         if name == "preset_name":
             return str(errors[0])
-        return f"Not saved: {errors[0]}"
-    return "Not saved."
+        return gettext("Not saved: %(reason)s") % {"reason": errors[0]}
+    return gettext("Not saved.")
 
 
 def _preset_refused(request: AuthedHttpRequest, text: str) -> HttpResponse:

@@ -32,7 +32,7 @@
     var close = document.createElement("button");
     close.type = "button";
     close.className = "toast-close";
-    close.setAttribute("aria-label", box.getAttribute("data-dismiss-label") || "Dismiss");
+    close.setAttribute("aria-label", box.getAttribute("data-dismiss-label") || gettext("Dismiss"));
     close.textContent = "×";
     node.appendChild(span);
     node.appendChild(close);
@@ -47,7 +47,7 @@
       if (source && navigator.clipboard) {
         var label = copy.textContent;
         navigator.clipboard.writeText(source.textContent).then(function () {
-          copy.textContent = copy.getAttribute("data-copied-label") || "Copied";
+          copy.textContent = copy.getAttribute("data-copied-label") || gettext("Copied");
           copy.classList.add("is-copied");
           setTimeout(function () { copy.textContent = label; copy.classList.remove("is-copied"); }, 1800);
         });

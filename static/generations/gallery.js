@@ -67,8 +67,10 @@
     var zipMax = parseInt(bar.dataset.zipMax || "50", 10);
     var bulkMax = parseInt(bar.dataset.bulkMax || "200", 10);
     var note = "";
-    if (count > bulkMax) { note = "Select at most " + bulkMax + " videos for one action."; }
-    else if (count > zipMax) { note = "A zip holds at most " + zipMax + " videos: select fewer to download."; }
+    if (count > bulkMax) { note = interpolate(ngettext("Select at most %(count)s video for one action.",
+      "Select at most %(count)s videos for one action.", bulkMax), { count: bulkMax }, true); }
+    else if (count > zipMax) { note = interpolate(ngettext("A zip holds at most %(count)s video: select fewer to download.",
+      "A zip holds at most %(count)s videos: select fewer to download.", zipMax), { count: zipMax }, true); }
     var noteNode = document.getElementById("selection-note");
     if (noteNode && noteNode.textContent !== note) { noteNode.textContent = note; }
     var download = document.getElementById("bulk-download");
@@ -79,7 +81,7 @@
     $$("[data-select-none]").forEach(function (b) { b.hidden = count === 0; });
     $$("[data-select-page]").forEach(function (b) {
       b.hidden = !picks().length;
-      b.textContent = picks().length && count === picks().length ? "Select none" : "Select all shown";
+      b.textContent = picks().length && count === picks().length ? gettext("Select none") : gettext("Select all shown");
     });
     syncCollectTitle();
   }
@@ -119,7 +121,7 @@
       event.preventDefault();
       event.stopPropagation();
       var note = document.getElementById("selection-note");
-      if (note && disabled.id === "bulk-hide") { note.textContent = "Only your own videos can be hidden, and none of the selected are yours."; }
+      if (note && disabled.id === "bulk-hide") { note.textContent = gettext("Only your own videos can be hidden, and none of the selected are yours."); }
     }
   }, true);
 

@@ -84,7 +84,8 @@
       showPreview(slot, null);
       if (problem) {
         problem.hidden = false;
-        problem.textContent = problem.getAttribute("data-file-problem").replace("%s", file.name);
+        problem.textContent = interpolate(
+          gettext("%(name)s is not a JPG, PNG or WebP image: choose another file."), { name: file.name }, true);
       }
       return;
     }
@@ -144,10 +145,10 @@
         var height = size[1];
         if (Math.abs(width / height - target) / target > table.tolerance) {
           var shape = shapeName(width, height);
+          var facts = { shape: shape, width: width, height: height, chosen: chosen };
           text = shape
-            ? "This image is " + shape + " (" + width + "×" + height + ") but the video is " + chosen +
-              ": it will be cropped to fit. Choose the " + shape + " shape to keep all of it."
-            : "This image is " + width + "×" + height + ", not " + chosen + ": it will be cropped to fit the video.";
+            ? interpolate(gettext("This image is %(shape)s (%(width)s×%(height)s) but the video is %(chosen)s: it will be cropped to fit. Choose the %(shape)s shape to keep all of it."), facts, true)
+            : interpolate(gettext("This image is %(width)s×%(height)s, not %(chosen)s: it will be cropped to fit the video."), facts, true);
           var nearest = nearestShape(width, height);
           offer = nearest ? nearest[0] : null;
         }
@@ -156,7 +157,7 @@
       if (match) {
         match.hidden = !offer;
         match.dataset.aspect = offer || "";
-        if (offer) { match.textContent = match.getAttribute("data-label").replace("%s", offer); }
+        if (offer) { match.textContent = interpolate(gettext("Use the frame's shape (%(shape)s)"), { shape: offer }, true); }
       }
     });
   }
@@ -274,7 +275,9 @@
     if (!live) { return; }
     var running = parseInt(live.getAttribute("data-running") || "0", 10);
     var title = live.getAttribute("data-title");
-    document.title = running > 0 ? "(" + running + " running) " + title : title;
+    document.title = running > 0
+      ? interpolate(ngettext("(%(count)s running)", "(%(count)s running)", running), { count: running }, true) + " " + title
+      : title;
   }
 
   function dedupeCards() {
