@@ -11,6 +11,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 # Shown on the public page and in link previews: a few paragraphs at most.
 DESCRIPTION_MAX_LENGTH = 2000
@@ -46,9 +47,9 @@ class CollectionItem(models.Model):
 
 
 class LinkStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    EXPIRED = "expired", "Expired"
-    REVOKED = "revoked", "Revoked"
+    ACTIVE = "active", _("Active")
+    EXPIRED = "expired", _("Expired")
+    REVOKED = "revoked", _("Revoked")
 
 
 class ShareLink(models.Model):
