@@ -7,6 +7,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from generations import security
 from generations.forms.generation import (
@@ -16,12 +18,16 @@ from generations.forms.generation import (
 )
 from generations.models import Mode
 
-OWNER_FILTERS = [("", "Everyone"), ("mine", "Mine")]
-SOUND_FILTERS = [("", "Any sound"), ("on", "With sound"), ("off", "Silent")]
+OWNER_FILTERS = [("", _("Everyone")), ("mine", pgettext_lazy("videos", "Mine"))]
+SOUND_FILTERS = [
+    ("", _("Any sound")),
+    ("on", _("With sound")),
+    ("off", _("Silent")),
+]
 # One range for every date a request names (generations/security.py).
 DATE_MIN = security.EARLIEST_DAY
 DATE_MAX = security.LATEST_DAY
-DATE_ERROR = f"Choose a date between {DATE_MIN.year} and {DATE_MAX.year}."
+DATE_ERROR = _("Choose a date between %(first)s and %(last)s.")
 
 
 class GalleryFilterForm(forms.Form):
@@ -30,42 +36,47 @@ class GalleryFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
         max_length=200,
-        label="Search prompts",
-        error_messages={"max_length": "Search for at most %(limit_value)d characters."},
+        label=_("Search prompts"),
+        error_messages={
+            "max_length": _("Search for at most %(limit_value)d characters.")
+        },
     )
     owner = forms.ChoiceField(
-        required=False, choices=OWNER_FILTERS, label="Whose", widget=forms.RadioSelect
+        required=False,
+        choices=OWNER_FILTERS,
+        label=_("Whose"),
+        widget=forms.RadioSelect,
     )
-    favourites = forms.BooleanField(required=False, label="Favourites")
+    favourites = forms.BooleanField(required=False, label=_("Favourites"))
     mode = forms.ChoiceField(
-        required=False, choices=[("", "Any mode"), *Mode.choices], label="Mode"
+        required=False, choices=[("", _("Any mode")), *Mode.choices], label=_("Mode")
     )
     resolution = forms.ChoiceField(
         required=False,
-        choices=[("", "Any resolution"), *RESOLUTION_CHOICES],
-        label="Resolution",
+        choices=[("", _("Any resolution")), *RESOLUTION_CHOICES],
+        label=_("Resolution"),
     )
     aspect_ratio = forms.ChoiceField(
         required=False,
-        choices=[("", "Any shape"), *ASPECT_CHOICES],
-        label="Aspect ratio",
+        choices=[("", _("Any shape")), *ASPECT_CHOICES],
+        label=_("Aspect ratio"),
     )
     duration = forms.TypedChoiceField(
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[("", "Any length"), *DURATION_CHOICES],
-        label="Duration",
+        choices=[("", _("Any length")), *DURATION_CHOICES],
+        label=_("Duration"),
     )
-    sound = forms.ChoiceField(required=False, choices=SOUND_FILTERS, label="Sound")
+    sound = forms.ChoiceField(required=False, choices=SOUND_FILTERS, label=_("Sound"))
     since = forms.DateField(
         required=False,
-        label="From",
+        label=pgettext_lazy("date range", "From"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     until = forms.DateField(
         required=False,
-        label="To",
+        label=pgettext_lazy("date range", "To"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
@@ -78,7 +89,11 @@ class GalleryFilterForm(forms.Form):
     def _clean_day(self, name: str) -> dt.date | None:
         day: dt.date | None = self.cleaned_data.get(name)
         if day is not None and not DATE_MIN <= day <= DATE_MAX:
-            raise forms.ValidationError(DATE_ERROR, code="range")
+            raise forms.ValidationError(
+                DATE_ERROR,
+                code="range",
+                params={"first": DATE_MIN.year, "last": DATE_MAX.year},
+            )
         return day
 
     def clean_since(self) -> dt.date | None:
@@ -91,7 +106,7 @@ class GalleryFilterForm(forms.Form):
         super().clean()
         since, until = self.cleaned_data.get("since"), self.cleaned_data.get("until")
         if since and until and until < since:
-            self.add_error("until", "The end date is before the start date.")
+            self.add_error("until", _("The end date is before the start date."))
         return self.cleaned_data
 
     def filters(self) -> dict[str, Any]:
