@@ -104,6 +104,9 @@ def test_it_shows_share_links_and_the_public_page_in_russian(
     client.force_login(alice)
     links = html(client.get("/links/", headers=RU))
     assert "<h1>Ссылки</h1>" in links and "Активна" in links
+    assert re.search(
+        r">\d{1,2} [а-я]{3} \d{4}, \d\d:\d\d<", links
+    )  # "30 ноя 2026, 05:08"
     assert english_left(links) == []
     client.logout()
     public = html(client.get(f"/s/{token}/", headers=RU))
