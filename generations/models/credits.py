@@ -21,10 +21,12 @@ class CreditAccount(models.Model):
     max_in_flight = models.PositiveIntegerField(
         null=True,
         blank=True,
-        help_text="Most tasks in flight at once; empty: no limit.",
+        help_text=_("Most tasks in flight at once; empty: no limit."),
     )
     daily_credit_limit = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Most credits held per day; empty: no limit."
+        null=True,
+        blank=True,
+        help_text=_("Most credits held per day; empty: no limit."),
     )
 
     class Meta:
@@ -108,7 +110,7 @@ class LedgerEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "ledger entries"
+        verbose_name_plural = _("ledger entries")
         constraints = [
             models.UniqueConstraint(
                 fields=["task"],
@@ -141,7 +143,7 @@ class PriceRule(models.Model):
     resolution = models.CharField(max_length=8)
     sound = models.BooleanField()
     routing = models.CharField(
-        max_length=8, blank=True, help_text="Empty: applies to every routing."
+        max_length=8, blank=True, help_text=_("Empty: applies to every routing.")
     )
     credits_per_second = models.PositiveIntegerField()
 

@@ -65,7 +65,7 @@ class ShareLink(models.Model):
     collection = models.ForeignKey(Collection, models.CASCADE, null=True, blank=True)
     show_prompt = models.BooleanField(default=False)
     show_owner = models.BooleanField(
-        default=False, help_text="Show the sharer's name on the public page."
+        default=False, help_text=_("Show the sharer's name on the public page.")
     )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
