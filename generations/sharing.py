@@ -28,6 +28,9 @@ from django.db.models import F, Max, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from generations.models import (
     Collection,
@@ -40,11 +43,11 @@ from generations.models.sharing import LinkStatus
 from generations.models.tasks import in_gallery_q
 
 TOKEN_BYTES = 32
-EXPIRY_PRESETS: dict[str, tuple[str, dt.timedelta | None]] = {
-    "1d": ("1 day", dt.timedelta(days=1)),
-    "7d": ("7 days", dt.timedelta(days=7)),
-    "30d": ("30 days", dt.timedelta(days=30)),
-    "never": ("Never", None),
+EXPIRY_PRESETS: dict[str, tuple[str | Promise, dt.timedelta | None]] = {
+    "1d": (_("1 day"), dt.timedelta(days=1)),
+    "7d": (_("7 days"), dt.timedelta(days=7)),
+    "30d": (_("30 days"), dt.timedelta(days=30)),
+    "never": (pgettext_lazy("expiry", "Never"), None),
 }
 DEFAULT_EXPIRY = "7d"
 

@@ -7,9 +7,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
-from django.utils.functional import lazy
-from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from generations import security
 from generations.forms.generation import (
@@ -19,21 +18,16 @@ from generations.forms.generation import (
 )
 from generations.models import Mode
 
-OWNER_FILTERS = [("", _("Everyone")), ("mine", _("Mine"))]
-SOUND_FILTERS = [("", _("Any sound")), ("on", _("With sound")), ("off", _("Silent"))]
+OWNER_FILTERS = [("", _("Everyone")), ("mine", pgettext_lazy("videos", "Mine"))]
+SOUND_FILTERS = [
+    ("", _("Any sound")),
+    ("on", _("With sound")),
+    ("off", _("Silent")),
+]
 # One range for every date a request names (generations/security.py).
 DATE_MIN = security.EARLIEST_DAY
 DATE_MAX = security.LATEST_DAY
-
-
-def _date_error() -> str:
-    return gettext("Choose a date between %(first)s and %(last)s.") % {
-        "first": DATE_MIN.year,
-        "last": DATE_MAX.year,
-    }
-
-
-DATE_ERROR = lazy(_date_error, str)()
+DATE_ERROR = _("Choose a date between %(first)s and %(last)s.")
 
 
 class GalleryFilterForm(forms.Form):
@@ -95,7 +89,11 @@ class GalleryFilterForm(forms.Form):
     def _clean_day(self, name: str) -> dt.date | None:
         day: dt.date | None = self.cleaned_data.get(name)
         if day is not None and not DATE_MIN <= day <= DATE_MAX:
-            raise forms.ValidationError(DATE_ERROR, code="range")
+            raise forms.ValidationError(
+                DATE_ERROR,
+                code="range",
+                params={"first": DATE_MIN.year, "last": DATE_MAX.year},
+            )
         return day
 
     def clean_since(self) -> dt.date | None:
@@ -108,7 +106,7 @@ class GalleryFilterForm(forms.Form):
         super().clean()
         since, until = self.cleaned_data.get("since"), self.cleaned_data.get("until")
         if since and until and until < since:
-            self.add_error("until", gettext("The end date is before the start date."))
+            self.add_error("until", _("The end date is before the start date."))
         return self.cleaned_data
 
     def filters(self) -> dict[str, Any]:

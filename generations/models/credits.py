@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 
 class CreditAccount(models.Model):
@@ -17,10 +21,12 @@ class CreditAccount(models.Model):
     max_in_flight = models.PositiveIntegerField(
         null=True,
         blank=True,
-        help_text="Most tasks in flight at once; empty: no limit.",
+        help_text=_("Most tasks in flight at once; empty: no limit."),
     )
     daily_credit_limit = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Most credits held per day; empty: no limit."
+        null=True,
+        blank=True,
+        help_text=_("Most credits held per day; empty: no limit."),
     )
 
     class Meta:
@@ -34,13 +40,51 @@ class CreditAccount(models.Model):
         return f"{self.user} ({self.balance} credits)"
 
 
+# The ledger stores its reasons in English (they are data, read in the admin and
+# the logs too); members read them translated. Reasons typed by staff show as typed.
+KNOWN_REASONS = {
+    "Held for generation": _("Held for generation"),
+    "Video delivered": _("Video delivered"),
+    "No video delivered": _("No video delivered"),
+    "Cancelled before submission": _("Cancelled before submission"),
+    "Settled by the sweeper": _("Settled automatically after the job stalled"),
+    "Submission could not be confirmed": _("Submission could not be confirmed"),
+    "The provider failed the task": _("The provider failed the task"),
+    "The provider lost the task": _("The provider lost the task"),
+    "Rejected by the provider": _("Rejected by the provider"),
+    "The result could not be downloaded": _("The result could not be downloaded"),
+}
+SHORT_DELIVERY = re.compile(
+    r"Video delivered short of the order: charged (?P<charged>\d+) of (?P<cost>\d+) "
+    r"credits, the rest returned"
+)
+
+
+def reason_for_display(reason: str) -> str:
+    """A stored ledger reason in the active language (unknown ones as stored)."""
+    known = KNOWN_REASONS.get(reason)
+    if known is not None:
+        return str(known)
+    short = SHORT_DELIVERY.fullmatch(reason)
+    if short is not None:
+        cost = int(short["cost"])
+        return ngettext(
+            "Video delivered short of the order: charged %(charged)s of %(cost)s "
+            "credit, the rest returned",
+            "Video delivered short of the order: charged %(charged)s of %(cost)s "
+            "credits, the rest returned",
+            cost,
+        ) % {"charged": short["charged"], "cost": cost}
+    return reason
+
+
 class LedgerEntry(models.Model):
     class Kind(models.TextChoices):
-        GRANT = "grant", "Grant"
-        HOLD = "hold", "Hold"
-        CAPTURE = "capture", "Capture"
-        RELEASE = "release", "Release"
-        ADJUSTMENT = "adjustment", "Adjustment"
+        GRANT = "grant", _("Grant")
+        HOLD = "hold", _("Hold")
+        CAPTURE = "capture", _("Capture")
+        RELEASE = "release", _("Release")
+        ADJUSTMENT = "adjustment", _("Adjustment")
 
     account = models.ForeignKey(CreditAccount, models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=16, choices=Kind)
@@ -66,7 +110,7 @@ class LedgerEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "ledger entries"
+        verbose_name_plural = _("ledger entries")
         constraints = [
             models.UniqueConstraint(
                 fields=["task"],
@@ -88,6 +132,10 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.amount:+d}"
 
+    @property
+    def reason_display(self) -> str:
+        return reason_for_display(self.reason)
+
 
 class PriceRule(models.Model):
     """Credits per second of video, by resolution and sound (and optionally routing)."""
@@ -95,7 +143,7 @@ class PriceRule(models.Model):
     resolution = models.CharField(max_length=8)
     sound = models.BooleanField()
     routing = models.CharField(
-        max_length=8, blank=True, help_text="Empty: applies to every routing."
+        max_length=8, blank=True, help_text=_("Empty: applies to every routing.")
     )
     credits_per_second = models.PositiveIntegerField()
 

@@ -11,6 +11,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 # Shown on the public page and in link previews: a few paragraphs at most.
 DESCRIPTION_MAX_LENGTH = 2000
@@ -46,9 +47,9 @@ class CollectionItem(models.Model):
 
 
 class LinkStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    EXPIRED = "expired", "Expired"
-    REVOKED = "revoked", "Revoked"
+    ACTIVE = "active", _("Active")
+    EXPIRED = "expired", _("Expired")
+    REVOKED = "revoked", _("Revoked")
 
 
 class ShareLink(models.Model):
@@ -64,7 +65,7 @@ class ShareLink(models.Model):
     collection = models.ForeignKey(Collection, models.CASCADE, null=True, blank=True)
     show_prompt = models.BooleanField(default=False)
     show_owner = models.BooleanField(
-        default=False, help_text="Show the sharer's name on the public page."
+        default=False, help_text=_("Show the sharer's name on the public page.")
     )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)

@@ -12,6 +12,10 @@ from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from generations import services as task_services
@@ -23,22 +27,31 @@ from generations.models.tasks import in_gallery_q
 from generations.views.common import AuthedHttpRequest
 
 
+def _description_too_long() -> str:
+    limit = number_format(DESCRIPTION_MAX_LENGTH, force_grouping=True)
+    return _("Keep the description to %(limit)s characters or fewer.") % {
+        "limit": limit
+    }
+
+
 class CollectionForm(forms.ModelForm[Collection]):
     class Meta:
         model = Collection
         fields = ["title", "description"]
         widgets = {
-            "title": forms.TextInput(attrs={"placeholder": "Client review, March"}),
+            "title": forms.TextInput(
+                attrs={"placeholder": gettext_lazy("Client review, March")}
+            ),
             "description": forms.Textarea(
-                attrs={"rows": 3, "placeholder": "Optional: shown on the public page"}
+                attrs={
+                    "rows": 3,
+                    "placeholder": gettext_lazy("Optional: shown on the public page"),
+                }
             ),
         }
 
         error_messages = {
-            "description": {
-                "max_length": f"Keep the description to {DESCRIPTION_MAX_LENGTH:,} "
-                "characters or fewer."
-            }
+            "description": {"max_length": lazy(_description_too_long, str)()}
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -53,7 +66,7 @@ class CollectionForm(forms.ModelForm[Collection]):
     def clean_title(self) -> str:
         title: str = self.cleaned_data["title"].strip()
         if not title:
-            raise forms.ValidationError("Give the collection a title.")
+            raise forms.ValidationError(_("Give the collection a title."))
         return title
 
 
@@ -113,7 +126,10 @@ def collection_create(request: AuthedHttpRequest) -> HttpResponse:
         title=form.cleaned_data["title"],
         description=form.cleaned_data["description"],
     )
-    messages.success(request, f"Collection “{collection.title}” created.")
+    messages.success(
+        request,
+        _("Collection “%(title)s” created.") % {"title": collection.title},
+    )
     return redirect("collection_detail", collection.pk)
 
 
@@ -156,7 +172,7 @@ def collection_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         collection.refresh_from_db()
         return _detail(request, collection, form, status=422)
     form.save()
-    messages.success(request, "Saved.")
+    messages.success(request, _("Saved."))
     return redirect("collection_detail", collection.pk)
 
 
@@ -168,7 +184,9 @@ def collection_delete(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     # Its links go with it (cascade): they answer 404 from now on.
     collection.delete()
     messages.success(
-        request, f"Collection “{title}” deleted; its links no longer work."
+        request,
+        _("Collection “%(title)s” deleted; its links no longer work.")
+        % {"title": title},
     )
     return redirect("collection_list")
 
@@ -215,7 +233,9 @@ def item_remove(request: AuthedHttpRequest, pk: int, item_pk: int) -> HttpRespon
         owner=request.user, collection=collection, item_id=item_pk
     ):
         raise Http404("No such item.")
-    messages.success(request, "Removed from the collection (the video itself stays).")
+    messages.success(
+        request, _("Removed from the collection (the video itself stays).")
+    )
     return redirect("collection_detail", pk)
 
 
@@ -237,7 +257,11 @@ def collection_add_video(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect(back)
     if added:
-        messages.success(request, f"Added to “{collection.title}”.")
+        messages.success(
+            request, _("Added to “%(title)s”.") % {"title": collection.title}
+        )
     else:
-        messages.info(request, f"Already in “{collection.title}”.")
+        messages.info(
+            request, _("Already in “%(title)s”.") % {"title": collection.title}
+        )
     return redirect(back)

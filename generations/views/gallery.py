@@ -26,6 +26,8 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from generations import forms, services
@@ -265,8 +267,14 @@ def bulk_favourite(request: AuthedHttpRequest) -> HttpResponse:
         return _bulk_refused(request, str(exc))
     visible = _visible_ids(request.user, ids)
     set_favourites(user_id=request.user.pk, task_ids=visible, value=value == "1")
-    done = "Starred" if value == "1" else "Unstarred"
-    messages.success(request, f"{done} {_videos(len(visible))}.")
+    count = len(visible)
+    if value == "1":
+        text = ngettext("Starred %(count)s video.", "Starred %(count)s videos.", count)
+    else:
+        text = ngettext(
+            "Unstarred %(count)s video.", "Unstarred %(count)s videos.", count
+        )
+    messages.success(request, text % {"count": count})
     return _bulk_done(request, starred=visible, fav=value == "1")
 
 
@@ -284,11 +292,21 @@ def bulk_hide(request: AuthedHttpRequest) -> HttpResponse:
     own = services.set_hidden(owner=request.user, task_ids=ids, hidden=True)
     if not own:
         return _bulk_refused(
-            request, "None of these videos are yours: only their owners can hide them."
+            request,
+            _("None of these videos are yours: only their owners can hide them."),
         )
-    text = f"Hid {_videos(len(own))} from the gallery and your task list."
+    text = ngettext(
+        "Hid %(count)s video from the gallery and your task list.",
+        "Hid %(count)s videos from the gallery and your task list.",
+        len(own),
+    ) % {"count": len(own)}
     if len(own) < len(ids):
-        text += f" {_videos(len(ids) - len(own))} by teammates stayed."
+        stayed = len(ids) - len(own)
+        text += " " + ngettext(
+            "%(count)s video by teammates stayed.",
+            "%(count)s videos by teammates stayed.",
+            stayed,
+        ) % {"count": stayed}
     messages.success(request, text)
     return _bulk_done(request, removed=own)
 
@@ -313,7 +331,9 @@ def bulk_download(request: AuthedHttpRequest) -> HttpResponseBase:
         if task.video.file.name and default_storage.exists(task.video.file.name)
     ]
     if not tasks:
-        return _bulk_refused(request, "None of the selected videos can be downloaded.")
+        return _bulk_refused(
+            request, _("None of the selected videos can be downloaded.")
+        )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(zip_chunks(tasks), content_type="application/zip")
     filename = f"seedance-{len(tasks)}-videos-{stamp}.zip"
@@ -408,9 +428,15 @@ def bulk_collect(request: AuthedHttpRequest) -> HttpResponse:
         )
     except services.Refused as exc:
         return _bulk_refused(request, str(exc))
-    text = f"Added {_videos(added)} to “{collection.title}”."
+    text = ngettext(
+        "Added %(count)s video to “%(title)s”.",
+        "Added %(count)s videos to “%(title)s”.",
+        added,
+    ) % {"count": added, "title": collection.title}
     if added == 0:
-        text = f"Those videos are already in “{collection.title}”."
+        text = _("Those videos are already in “%(title)s”.") % {
+            "title": collection.title
+        }
     messages.success(request, text)
     return _bulk_done(request)
 
@@ -423,13 +449,27 @@ def _selection(
 ) -> list[int]:
     ids = forms.parse_ids(request.POST.getlist("ids"))
     if ids is None:
-        raise BadSelection("The selection was not understood; reload the page.")
+        raise BadSelection(_("The selection was not understood; reload the page."))
     if not ids:
-        raise BadSelection("Select at least one video first.")
+        raise BadSelection(_("Select at least one video first."))
     if len(ids) > limit:
-        raise BadSelection(
-            f"You can {what} at most {limit} videos at once; {len(ids)} are selected."
-        )
+        if what == "download":
+            text = ngettext(
+                "You can download at most %(limit)s videos at once;"
+                " %(count)s is selected.",
+                "You can download at most %(limit)s videos at once;"
+                " %(count)s are selected.",
+                len(ids),
+            )
+        else:
+            text = ngettext(
+                "You can change at most %(limit)s videos at once;"
+                " %(count)s is selected.",
+                "You can change at most %(limit)s videos at once;"
+                " %(count)s are selected.",
+                len(ids),
+            )
+        raise BadSelection(text % {"limit": limit, "count": len(ids)})
     return ids
 
 
@@ -465,10 +505,6 @@ def _next_url(request: AuthedHttpRequest) -> str:
     ):
         return url
     return reverse("gallery")
-
-
-def _videos(count: int) -> str:
-    return f"{count} video" if count == 1 else f"{count} videos"
 
 
 # ---------- Detail ----------

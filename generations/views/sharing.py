@@ -21,10 +21,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator, slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from generations import images
@@ -45,10 +46,12 @@ class ShareLinkForm(forms.Form):
     expiry = forms.ChoiceField(
         choices=[(key, label) for key, (label, _) in services.EXPIRY_PRESETS.items()],
         initial=services.DEFAULT_EXPIRY,
-        label="Expires after",
+        label=gettext_lazy("Expires after"),
     )
-    show_prompt = forms.BooleanField(required=False, label="Show the prompt")
-    show_owner = forms.BooleanField(required=False, label="Show my name")
+    show_prompt = forms.BooleanField(
+        required=False, label=gettext_lazy("Show the prompt")
+    )
+    show_owner = forms.BooleanField(required=False, label=gettext_lazy("Show my name"))
 
 
 # --- Member pages ----------------------------------------------------------------
@@ -73,7 +76,7 @@ def _created_response(
 def _create_link(request: AuthedHttpRequest, back: str, **target: Any) -> HttpResponse:
     form = ShareLinkForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose when the link expires.")
+        messages.error(request, _("Choose when the link expires."))
         if request.htmx:
             return render(
                 request,
@@ -138,7 +141,7 @@ def share_links(request: AuthedHttpRequest) -> HttpResponse:
 def link_revoke(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     link = get_object_or_404(services.revocable_links(request.user), pk=pk)
     if services.revoke_link(owner=request.user, link_id=link.pk):
-        messages.success(request, "Link revoked: it stops working now.")
+        messages.success(request, _("Link revoked: it stops working now."))
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -241,10 +244,12 @@ def _entries(link: ShareLink, token: str) -> list[PublicEntry]:
 def _card_text(link: ShareLink, entries: list[PublicEntry]) -> dict[str, str]:
     """Title and description for the page and its chat-app preview."""
     sharer = services.sharer_name(link)
-    by = f" Shared by {sharer}." if sharer else ""
+    by = " " + _("Shared by %(name)s.") % {"name": sharer} if sharer else ""
     if link.collection is not None:
         count = len(entries)
-        text = link.collection.description or f"{count} video{pluralize(count)}."
+        text = link.collection.description or ngettext(
+            "%(count)s video.", "%(count)s videos.", count
+        ) % {"count": count}
         return {
             "og_type": "website",
             "og_title": link.collection.title,
@@ -256,7 +261,10 @@ def _card_text(link: ShareLink, entries: list[PublicEntry]) -> dict[str, str]:
         text = Truncator(item.prompt).chars(200)
     else:
         seconds = round(item.video.duration_seconds) if item else 0
-        title, text = "A shared video", f"A {seconds}-second video."
+        title = _("A shared video")
+        text = ngettext(
+            "A %(seconds)s-second video.", "A %(seconds)s-second video.", seconds
+        ) % {"seconds": seconds}
     return {"og_type": "video.other", "og_title": title, "og_description": text + by}
 
 
