@@ -78,7 +78,10 @@ def usage(now: dt.datetime) -> Usage:
         rate, error = requests_last_minute(now.timestamp()), ""
     except Exception as exc:  # Redis down: show it, keep the page
         log.warning("could not read the provider request rate: %s", exc)
-        rate, error = None, f"Could not read the request counters: {exc}"
+        rate, error = (
+            None,
+            gettext("Could not read the request counters: %(error)s") % {"error": exc},
+        )
     return Usage(
         requests_last_minute=rate,
         rate_error=error,
@@ -223,7 +226,8 @@ def health(now: dt.datetime) -> Health:
             dispatcher_at=at,
             dispatcher_age=age,
             dispatcher_stale_after=report.dispatcher_stale_after,
-            cluster_error=f"Could not read the task queue's status: {exc}",
+            cluster_error=gettext("Could not read the task queue's status: %(error)s")
+            % {"error": exc},
         )
 
 
