@@ -21,6 +21,11 @@ from generations.models import (
     GenerationTask,
     State,
 )
+from generations.models.tasks import (
+    RESUBMITTED_AS_MESSAGE,
+    RESUBMITTED_MESSAGE,
+    STOPPED_BY_STAFF_MESSAGE,
+)
 from generations.pipeline.common import fail_task
 
 CHANGED_MEANWHILE = gettext_lazy("changed state meanwhile; look again.")
@@ -90,7 +95,7 @@ def release_task(*, task: GenerationTask, reason: str, note: str) -> bool:
             IN_FLIGHT_STATES,
             reason,
             fail_code=FailCode.RELEASED_BY_STAFF,
-            fail_message=f"Stopped by staff: {note}. Your credits were given back.",
+            fail_message=STOPPED_BY_STAFF_MESSAGE % {"note": note},
             release_reason=reason,
         )
         if not released:
@@ -127,13 +132,13 @@ def resubmit_unknown_task(
                 State.UNKNOWN,
                 reason,
                 fail_code=FailCode.RELEASED_BY_STAFF,
-                fail_message="Staff resubmitted this job as a new task.",
+                fail_message=RESUBMITTED_MESSAGE,
                 release_reason=reason,
             ):
                 raise services.Refused(str(CHANGED_MEANWHILE))
             new_task = services.retry_task(task)
             GenerationTask.objects.filter(pk=task.pk).update(
-                fail_message=f"Staff resubmitted this job as task {new_task.pk}."
+                fail_message=RESUBMITTED_AS_MESSAGE % {"id": new_task.pk}
             )
     except credits.CreditsRefused as exc:
         # The whole step rolled back: the old task is as it was.

@@ -128,3 +128,34 @@ def test_it_speaks_russian_in_the_task_admin(
     assert "Снять резерв (завершить задачу с ошибкой, вернуть кредиты)" in changelist
     assert "Служебные данные конвейера" in change
     assert "Соответствует заказу." in change
+
+
+@pytest.mark.usefixtures("russian")
+def test_it_shows_what_staff_stored_in_the_members_language(alice: Any) -> None:
+    from generations import staff_services
+
+    task = make_task(alice, State.QUEUED, timezone.now())
+    staff_services.release_task(task=task, reason="test", note="wrong prompt")
+    task.refresh_from_db()
+    resubmitted = make_task(
+        alice,
+        State.FAILED,
+        timezone.now(),
+        fail_code=FailCode.RELEASED_BY_STAFF,
+        fail_message="Staff resubmitted this job as task 42.",
+    )
+
+    with translation.override("ru"):
+        released_reason = task.fail_reason
+        resubmitted_reason = resubmitted.fail_reason
+
+    assert task.fail_message == (
+        "Stopped by staff: wrong prompt. Your credits were given back."
+    )
+    assert released_reason == (
+        "Остановлено сотрудником; кредиты возвращены. (wrong prompt)"
+    )
+    assert resubmitted_reason == (
+        "Остановлено сотрудником; кредиты возвращены. "
+        "(Сотрудник отправил это задание заново как задачу 42.)"
+    )

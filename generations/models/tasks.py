@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from generations.apixo import contract
@@ -78,6 +79,32 @@ class FailCode(models.TextChoices):
         "UNKNOWN_FAILURE",
         _("The provider reported a failure without a code."),
     )
+
+
+# What staff actions store as ``fail_message`` (in English, as data); members read
+# it in their language through ``staff_fail_message_for_display``.
+STOPPED_BY_STAFF_MESSAGE = "Stopped by staff: %(note)s. Your credits were given back."
+RESUBMITTED_MESSAGE = gettext_noop("Staff resubmitted this job as a new task.")
+RESUBMITTED_AS_MESSAGE = gettext_noop("Staff resubmitted this job as task %(id)s.")
+_STOPPED_BY_STAFF = re.compile(
+    r"Stopped by staff: (?P<note>.*)\. Your credits were given back\.", re.DOTALL
+)
+_RESUBMITTED_AS = re.compile(r"Staff resubmitted this job as task (?P<id>\d+)\.")
+
+
+def staff_fail_message_for_display(message: str) -> str:
+    """A stored staff sentence in the active language; any other message as is.
+
+    A release keeps only the staff's note: the failure code already says the job
+    was stopped by staff and the credits given back.
+    """
+    if stopped := _STOPPED_BY_STAFF.fullmatch(message):
+        return stopped["note"]
+    if message == RESUBMITTED_MESSAGE:
+        return gettext(RESUBMITTED_MESSAGE)
+    if resubmitted := _RESUBMITTED_AS.fullmatch(message):
+        return gettext(RESUBMITTED_AS_MESSAGE) % {"id": resubmitted["id"]}
+    return message
 
 
 def describe_failure(code: str) -> str:
@@ -289,10 +316,11 @@ class GenerationTask(models.Model):
     @property
     def fail_reason(self) -> str:
         """The failure in plain words, for members."""
-        if self.fail_message and self.fail_code:
+        message = staff_fail_message_for_display(self.fail_message)
+        if message and self.fail_code:
             return gettext("%(reason)s (%(message)s)") % {
                 "reason": describe_failure(self.fail_code),
-                "message": self.fail_message,
+                "message": message,
             }
         if self.fail_code:
             return describe_failure(self.fail_code)
