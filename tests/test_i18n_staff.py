@@ -8,6 +8,7 @@ the fragment into the main catalog later; the catalog check covers that one).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,9 @@ def test_it_renders_the_overview_in_russian(
         assert russian in page
     for english in ("Needs attention", "Failure codes", "Workers and dispatcher"):
         assert english not in page
+    # SVG coordinates stay machine numbers: "12,5" would be a list of two.
+    assert not re.search(r'\b(x|y|width|height|x1|x2|y1|y2)="-?\d+,\d', page)
+    assert 'class="state-failed"' in page
 
 
 @pytest.mark.usefixtures("russian")

@@ -20,7 +20,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext
 from django.views.decorators.http import require_GET
 
 from generations import overview as stats
@@ -199,6 +199,10 @@ class BarChart:
         return self.WIDTH - 8
 
 
+def _day_format() -> str:
+    return pgettext("date format: a day with its weekday", "D M j")
+
+
 NICE_STEPS = (1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10)
 
 
@@ -242,9 +246,9 @@ def bar_chart(
             Column(
                 x=round(x, 2),
                 width=round(width, 2),
-                label=date_format(day, "M j"),
+                label=date_format(day, pgettext("date format: a chart's day", "M j")),
                 total=total,
-                title=f"{date_format(day, 'D M j')}: {count_text(total)}",
+                title=f"{date_format(day, _day_format())}: {count_text(total)}",
                 segments=segments,
                 show_label=(len(days) - 1 - i) % 2 == 0,
             )
