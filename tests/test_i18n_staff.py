@@ -163,3 +163,14 @@ def test_it_shows_what_staff_stored_in_the_members_language(alice: Any) -> None:
         "Остановлено сотрудником; кредиты возвращены. "
         "(Сотрудник отправил это задание заново как задачу 42.)"
     )
+
+
+@pytest.mark.usefixtures("russian")
+def test_it_names_worker_cluster_states_in_russian() -> None:
+    from generations.overview.live import Cluster
+
+    idle = Cluster("c1", "host", "Idle", 2, 5.0, 0)
+    odd = Cluster("c2", "host", "Rebalancing", 2, None, 0)
+    with translation.override("ru"):
+        assert (idle.status_label, odd.status_label) == ("Простаивает", "Rebalancing")
+    assert idle.status_label == "Idle"

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.functional import Promise
+from django.utils.translation import gettext, pgettext_lazy
 
 from generations.apixo import contract
 from generations.apixo.client import ApixoClient, ProviderError
@@ -178,6 +179,22 @@ class Cluster:
     @property
     def uptime(self) -> str:
         return "" if self.uptime_seconds is None else _seconds(self.uptime_seconds)
+
+    @property
+    def status_label(self) -> str:
+        """django-q2's status word in the active language (unknown words as is)."""
+        label = CLUSTER_STATUSES.get(self.status)
+        return self.status if label is None else str(label)
+
+
+# The states django-q2 reports for a cluster (django_q.status).
+CLUSTER_STATUSES: dict[str, Promise] = {
+    "Starting": pgettext_lazy("worker cluster", "Starting"),
+    "Working": pgettext_lazy("worker cluster", "Working"),
+    "Idle": pgettext_lazy("worker cluster", "Idle"),
+    "Stopping": pgettext_lazy("worker cluster", "Stopping"),
+    "Stopped": pgettext_lazy("worker cluster", "Stopped"),
+}
 
 
 @dataclass(frozen=True)
