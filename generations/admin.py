@@ -17,6 +17,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django_q import admin as q_admin
 
 from generations import credits
@@ -31,34 +33,44 @@ from generations.models import (
 
 
 class CreditForm(forms.Form):
-    amount = forms.IntegerField(help_text="Credits per selected member.")
+    amount = forms.IntegerField(
+        label=_("Amount"), help_text=_("Credits per selected member.")
+    )
     reason = forms.CharField(
         max_length=500,
-        help_text="Recorded in the ledger with your name.",
+        label=_("Reason"),
+        help_text=_("Recorded in the ledger with your name."),
         widget=forms.TextInput(attrs={"size": 60}),
     )
 
     def clean_reason(self) -> str:
         reason: str = self.cleaned_data["reason"].strip()
         if not reason:
-            raise forms.ValidationError("Say why, for the ledger.")
+            raise forms.ValidationError(_("Say why, for the ledger."))
         return reason
 
 
 class GrantForm(CreditForm):
-    amount = forms.IntegerField(min_value=1, help_text="Credits per selected member.")
+    amount = forms.IntegerField(
+        min_value=1,
+        label=_("Amount"),
+        help_text=_("Credits per selected member."),
+    )
 
 
 class AdjustForm(CreditForm):
     amount = forms.IntegerField(
-        help_text="Credits per selected member; negative to remove. A member's "
-        "balance never goes below zero: such an adjustment is refused for them."
+        label=_("Amount"),
+        help_text=_(
+            "Credits per selected member; negative to remove. A member's "
+            "balance never goes below zero: such an adjustment is refused for them."
+        ),
     )
 
     def clean_amount(self) -> int:
         amount: int = self.cleaned_data["amount"]
         if amount == 0:
-            raise forms.ValidationError("An adjustment must change the balance.")
+            raise forms.ValidationError(_("An adjustment must change the balance."))
         return amount
 
 
@@ -86,7 +98,7 @@ class CreditAccountAdmin(admin.ModelAdmin[CreditAccount]):
         return False  # its ledger rows are kept forever
 
     @admin.action(
-        description="Grant credits to the selected members", permissions=["change"]
+        description=_("Grant credits to the selected members"), permissions=["change"]
     )
     def grant_credits(
         self, request: HttpRequest, queryset: QuerySet[CreditAccount]
@@ -94,7 +106,7 @@ class CreditAccountAdmin(admin.ModelAdmin[CreditAccount]):
         return self._credit_action(request, queryset, GrantForm, "grant_credits")
 
     @admin.action(
-        description="Adjust credits of the selected members", permissions=["change"]
+        description=_("Adjust credits of the selected members"), permissions=["change"]
     )
     def adjust_credits(
         self, request: HttpRequest, queryset: QuerySet[CreditAccount]
@@ -114,7 +126,11 @@ class CreditAccountAdmin(admin.ModelAdmin[CreditAccount]):
         if form.is_valid():
             self._move_credits(request, accounts, form, action == "grant_credits")
             return None  # back to the list
-        title = "Grant credits" if action == "grant_credits" else "Adjust credits"
+        title = (
+            gettext("Grant credits")
+            if action == "grant_credits"
+            else gettext("Adjust credits")
+        )
         context = {
             **self.admin_site.each_context(request),
             "title": title,
@@ -149,17 +165,31 @@ class CreditAccountAdmin(admin.ModelAdmin[CreditAccount]):
             except credits.InsufficientCredits as exc:
                 self.message_user(
                     request,
-                    f"{member.get_username()} was not adjusted: the balance "
-                    f"({exc.available}) cannot go below zero.",
+                    gettext(
+                        "%(member)s was not adjusted: the balance (%(available)s) "
+                        "cannot go below zero."
+                    )
+                    % {"member": member.get_username(), "available": exc.available},
                     messages.ERROR,
                 )
                 continue
             done.append(member.get_username())
         if done:
-            verb = "Granted" if grant else "Adjusted by"
+            if grant:
+                text = ngettext(
+                    "Granted %(amount)s credit: %(members)s.",
+                    "Granted %(amount)s credits: %(members)s.",
+                    abs(amount),
+                )
+            else:
+                text = ngettext(
+                    "Adjusted by %(amount)s credit: %(members)s.",
+                    "Adjusted by %(amount)s credits: %(members)s.",
+                    abs(amount),
+                )
             self.message_user(
                 request,
-                f"{verb} {amount} credits: {', '.join(done)}.",
+                text % {"amount": amount, "members": ", ".join(done)},
                 messages.SUCCESS,
             )
 
@@ -182,7 +212,7 @@ class LedgerEntryAdmin(admin.ModelAdmin[LedgerEntry]):
     list_select_related = ["account__user", "created_by", "task"]
     date_hierarchy = "created_at"
 
-    @admin.display(description="member", ordering="account__user__username")
+    @admin.display(description=_("member"), ordering="account__user__username")
     def member(self, entry: LedgerEntry) -> str:
         return entry.account.user.get_username()
 
@@ -211,7 +241,7 @@ class CreditAccountInline(admin.StackedInline[CreditAccount, User]):
     can_delete = False
     fields = ["balance", "max_in_flight", "daily_credit_limit"]
     readonly_fields = ["balance"]
-    verbose_name_plural = "credits"
+    verbose_name_plural = _("credits")
 
 
 class MemberAdmin(UserAdmin[User]):

@@ -11,6 +11,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from generations import sharing
 from generations.models import ShareLink
@@ -49,20 +51,27 @@ class ShareLinkAdmin(admin.ModelAdmin[ShareLink]):
     fields = SHOWN_FIELDS
     readonly_fields = SHOWN_FIELDS
 
-    @admin.display(description="Target")
+    @admin.display(description=_("Target"))
     def target(self, link: ShareLink) -> str:
         if link.collection_id is not None:
-            return f"Collection: {link.collection}"
-        return f"Video of task {link.video.task_id}" if link.video else "—"
+            return gettext("Collection: %(name)s") % {"name": link.collection}
+        if link.video:
+            return gettext("Video of task %(id)s") % {"id": link.video.task_id}
+        return "—"
 
-    @admin.display(description="State")
+    @admin.display(description=_("State"))
     def state(self, link: ShareLink) -> str:
         return str(link.status_at(timezone.now()).label)
 
-    @admin.action(description="Revoke selected links", permissions=["change"])
+    @admin.action(description=_("Revoke selected links"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ShareLink]) -> None:
         count = sharing.revoke_links(queryset)
-        self.message_user(request, f"Revoked {count} link(s).", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)s link.", "Revoked %(count)s links.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

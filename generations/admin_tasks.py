@@ -29,6 +29,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from generations import services, staff_services
 from generations.models import (
@@ -50,8 +52,8 @@ class TaskTransitionInline(admin.TabularInline[TaskTransition, GenerationTask]):
     fields = ["at", "from_state", "to_state", "reason"]
     readonly_fields = ["at", "from_state", "to_state", "reason"]
     ordering = ["at", "id"]
-    verbose_name = "state change"
-    verbose_name_plural = "state history"
+    verbose_name = _("state change")
+    verbose_name_plural = _("state history")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -64,7 +66,7 @@ class TaskTransitionInline(admin.TabularInline[TaskTransition, GenerationTask]):
 
 
 class FailCodeFilter(admin.SimpleListFilter):
-    title = "failure code"
+    title = _("failure code")
     parameter_name = "fail_code"
 
     def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
@@ -87,14 +89,15 @@ class FailCodeFilter(admin.SimpleListFilter):
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         max_length=400,
-        help_text="Recorded in the task's history and the ledger, with your name.",
+        label=_("Reason"),
+        help_text=_("Recorded in the task's history and the ledger, with your name."),
         widget=forms.TextInput(attrs={"size": 70}),
     )
 
     def clean_reason(self) -> str:
         reason: str = self.cleaned_data["reason"].strip()
         if not reason:
-            raise forms.ValidationError("Say why, for the task's history.")
+            raise forms.ValidationError(_("Say why, for the task's history."))
         return reason
 
 
@@ -102,8 +105,8 @@ class NoteForm(forms.Form):
     reason = forms.CharField(
         max_length=400,
         required=False,
-        label="Note",
-        help_text="Optional; recorded in the old task's history.",
+        label=_("Note"),
+        help_text=_("Optional; recorded in the old task's history."),
         widget=forms.TextInput(attrs={"size": 70}),
     )
 
@@ -159,7 +162,7 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
         "created_at",
     ]
     search_fields = ["prompt", "provider_task_id"]
-    search_help_text = "Search the prompt or the provider task id."
+    search_help_text = _("Search the prompt or the provider task id.")
     list_select_related = ["owner"]
     raw_id_fields = ["owner", "retry_of"]
     # Counting 100,000 rows twice per page is what makes a big changelist slow.
@@ -186,7 +189,7 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
             },
         ),
         (
-            "Parameters",
+            _("Parameters"),
             {
                 "fields": [
                     "prompt",
@@ -198,7 +201,7 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
             },
         ),
         (
-            "Provider",
+            _("Provider"),
             {
                 "fields": [
                     "provider_task_id",
@@ -214,7 +217,7 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
             },
         ),
         (
-            "Pipeline bookkeeping",
+            _("Pipeline bookkeeping"),
             {
                 "classes": ["collapse"],
                 "fields": [
@@ -260,38 +263,45 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
     ) -> bool:
         return False
 
-    @admin.display(description="state", ordering="state")
+    @admin.display(description=_("state"), ordering="state")
     def status(self, task: GenerationTask) -> str:
         """The state, with what staff should notice at a glance."""
-        notes = [task.get_state_display()]
+        notes = [str(task.get_state_display())]
         if task.provider_says:
             notes.append(task.provider_says)
         if task.delivery_mismatch:
-            notes.append("delivered off the order")
+            notes.append(gettext("delivered off the order"))
         return " · ".join(notes)
 
-    @admin.display(description="order")
+    @admin.display(description=_("order"))
     def order(self, task: GenerationTask) -> str:
-        mode = "image" if task.mode == "image-to-video" else "text"
-        sound = "sound" if task.sound else "silent"
-        return (
-            f"{mode} {task.resolution} {task.duration} s {task.aspect_ratio} "
-            f"{sound} {task.routing}"
-        )
+        mode = gettext("image") if task.mode == "image-to-video" else gettext("text")
+        sound = gettext("sound") if task.sound else gettext("silent")
+        return gettext(
+            "%(mode)s %(resolution)s %(duration)s s %(aspect_ratio)s %(sound)s "
+            "%(routing)s"
+        ) % {
+            "mode": mode,
+            "resolution": task.resolution,
+            "duration": task.duration,
+            "aspect_ratio": task.aspect_ratio,
+            "sound": sound,
+            "routing": task.routing,
+        }
 
-    @admin.display(description="provider state")
+    @admin.display(description=_("provider state"))
     def provider_said(self, task: GenerationTask) -> str:
         if not task.provider_state:
             return "—"
         return task.provider_says or task.provider_state
 
-    @admin.display(description="delivery check")
+    @admin.display(description=_("delivery check"))
     def delivery_check(self, task: GenerationTask) -> str:
         if task.state != State.SUCCEEDED:
             return "—"
-        return "; ".join(task.delivery_notes) or "Matches the order."
+        return "; ".join(task.delivery_notes) or gettext("Matches the order.")
 
-    @admin.display(description="retries")
+    @admin.display(description=_("retries"))
     def retries_made(self, task: GenerationTask) -> str:
         ids = list(task.retries.order_by("pk").values_list("pk", flat=True))
         if not ids:
@@ -305,11 +315,11 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
             ),
         )
 
-    @admin.display(description="credits")
+    @admin.display(description=_("credits"))
     def ledger(self, task: GenerationTask) -> str:
         entries = list(task.ledger_entries.order_by("created_at", "pk"))
         if not entries:
-            return "No ledger entries."
+            return gettext("No ledger entries.")
         return format_html_join(
             mark_safe("<br>"),
             "{} {} ({}) {}",
@@ -331,10 +341,12 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
         user = request.user
         if user.is_active and user.is_staff and self.has_change_permission(request):
             return False
-        self.message_user(request, "Only staff may act on tasks.", messages.ERROR)
+        self.message_user(
+            request, gettext("Only staff may act on tasks."), messages.ERROR
+        )
         return True
 
-    @admin.action(description="Re-check status now", permissions=["change"])
+    @admin.action(description=_("Re-check status now"), permissions=["change"])
     def recheck_status(
         self, request: HttpRequest, queryset: QuerySet[GenerationTask]
     ) -> None:
@@ -347,10 +359,13 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
             except services.Refused as exc:
                 results.refuse(task, str(exc))
                 continue
-            results.ok(f"#{task.pk}: {what} at the dispatcher's next pass")
+            results.ok(
+                gettext("#%(id)s: %(what)s at the dispatcher's next pass")
+                % {"id": task.pk, "what": what}
+            )
         results.report(self, request)
 
-    @admin.action(description="Retry (a new task, new hold)", permissions=["change"])
+    @admin.action(description=_("Retry (a new task, new hold)"), permissions=["change"])
     def retry_tasks(
         self, request: HttpRequest, queryset: QuerySet[GenerationTask]
     ) -> None:
@@ -363,11 +378,14 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
             except services.Refused as exc:
                 results.refuse(task, str(exc))
                 continue
-            results.ok(f"#{task.pk} retried as #{new_task.pk}")
+            results.ok(
+                gettext("#%(id)s retried as #%(new_id)s")
+                % {"id": task.pk, "new_id": new_task.pk}
+            )
         results.report(self, request)
 
     @admin.action(
-        description="Release hold (fail the task, give the credits back)",
+        description=_("Release hold (fail the task, give the credits back)"),
         permissions=["change"],
     )
     def release_holds(
@@ -383,14 +401,14 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
                 tasks,
                 form,
                 action="release_holds",
-                title="Release hold",
-                intro=(
-                    "Each task still in flight is failed as "
-                    f"{FailCode.RELEASED_BY_STAFF} and its "
+                title=gettext("Release hold"),
+                intro=gettext(
+                    "Each task still in flight is failed as %(code)s and its "
                     "held credits go back to the member, in one step. A task already "
                     "at the provider may still finish there; its video will not be "
                     "fetched. Succeeded tasks are refused."
-                ),
+                )
+                % {"code": FailCode.RELEASED_BY_STAFF.value},
             )
         note = form.cleaned_data["reason"]
         reason = f"Released by staff ({_staff_name(request)}): {note}"
@@ -404,13 +422,19 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
                 results.refuse(task, str(exc))
                 continue
             if stopped:
-                results.ok(f"#{task.pk} failed and its hold released")
+                results.ok(
+                    gettext("#%(id)s failed and its hold released") % {"id": task.pk}
+                )
             else:
-                results.ok(f"#{task.pk}: its leftover hold released")
+                results.ok(
+                    gettext("#%(id)s: its leftover hold released") % {"id": task.pk}
+                )
         results.report(self, request)
         return None
 
-    @admin.action(description="Resubmit unknown-outcome task", permissions=["change"])
+    @admin.action(
+        description=_("Resubmit unknown-outcome task"), permissions=["change"]
+    )
     def resubmit_unknown(
         self, request: HttpRequest, queryset: QuerySet[GenerationTask]
     ) -> TemplateResponse | None:
@@ -424,16 +448,16 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
                 tasks,
                 form,
                 action="resubmit_unknown",
-                title="Resubmit unknown-outcome task",
-                intro=(
+                title=gettext("Resubmit unknown-outcome task"),
+                intro=gettext(
                     "The first submission of these tasks may have reached the "
                     "provider: resubmitting can make the provider generate (and bill "
                     "us for) the video twice. The member pays once: the old task is "
                     "failed and its hold released, the new task holds the cost again. "
                     "Only tasks in 'unknown' without a provider task id, or failed as "
-                    f"{FailCode.SUBMISSION_UNCONFIRMED} and not yet resubmitted, "
-                    "are resubmitted."
-                ),
+                    "%(code)s and not yet resubmitted, are resubmitted."
+                )
+                % {"code": FailCode.SUBMISSION_UNCONFIRMED.value},
             )
         note = form.cleaned_data["reason"]
         results = Results()
@@ -445,7 +469,10 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
             except services.Refused as exc:
                 results.refuse(task, str(exc))
                 continue
-            results.ok(f"#{task.pk} resubmitted as #{new_task.pk}")
+            results.ok(
+                gettext("#%(id)s resubmitted as #%(new_id)s")
+                % {"id": task.pk, "new_id": new_task.pk}
+            )
         results.report(self, request)
         return None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from generations import credits, services
 from generations.models import (
@@ -20,9 +21,14 @@ from generations.models import (
     GenerationTask,
     State,
 )
+from generations.models.tasks import (
+    RESUBMITTED_AS_MESSAGE,
+    RESUBMITTED_MESSAGE,
+    STOPPED_BY_STAFF_MESSAGE,
+)
 from generations.pipeline.common import fail_task
 
-CHANGED_MEANWHILE = "changed state meanwhile; look again."
+CHANGED_MEANWHILE = gettext_lazy("changed state meanwhile; look again.")
 
 
 def recheck_task(*, task: GenerationTask) -> str:
@@ -32,25 +38,27 @@ def recheck_task(*, task: GenerationTask) -> str:
     if task.state in POLLED_STATES or (
         task.state == State.UNKNOWN and task.provider_task_id
     ):
-        what = "status read"
+        what = gettext("status read")
     elif task.state == State.DOWNLOADING:
-        what = "download retried"
+        what = gettext("download retried")
     elif task.state == State.UNKNOWN:
         raise services.Refused(
-            "no provider task id is known, so there is no status to read: "
-            "resubmit it or release its hold."
+            gettext(
+                "no provider task id is known, so there is no status to read: "
+                "resubmit it or release its hold."
+            )
         )
     elif task.is_terminal:
-        raise services.Refused("finished: nothing to re-check.")
+        raise services.Refused(gettext("finished: nothing to re-check."))
     else:
-        raise services.Refused("not at the provider yet: nothing to re-check.")
+        raise services.Refused(gettext("not at the provider yet: nothing to re-check."))
     # Compare-and-set on the state: a worker may have moved it meanwhile.
     # The lease is left alone: a worker busy with the task keeps it.
     marked = GenerationTask.objects.filter(pk=task.pk, state=task.state).update(
         next_action_at=timezone.now()
     )
     if not marked:
-        raise services.Refused(CHANGED_MEANWHILE)
+        raise services.Refused(str(CHANGED_MEANWHILE))
     return what
 
 
@@ -58,16 +66,19 @@ def retry_failed_task(*, task: GenerationTask) -> GenerationTask:
     """A new task for a failed or cancelled one, once (``services.retry_task``)."""
     if task.state not in (State.FAILED, State.CANCELLED):
         raise services.Refused(
-            "succeeded: nothing to retry."
+            gettext("succeeded: nothing to retry.")
             if task.state == State.SUCCEEDED
-            else "still in flight: release or resubmit it first."
+            else gettext("still in flight: release or resubmit it first.")
         )
     if task.retries.exists():
-        raise services.Refused("already retried (see its retries); not again.")
+        raise services.Refused(gettext("already retried (see its retries); not again."))
     try:
         return services.retry_task(task)
     except credits.CreditsRefused as exc:
-        raise services.Refused(f"not retried for {task.owner}: {exc}") from exc
+        raise services.Refused(
+            gettext("not retried for %(member)s: %(error)s")
+            % {"member": task.owner, "error": exc}
+        ) from exc
 
 
 def release_task(*, task: GenerationTask, reason: str, note: str) -> bool:
@@ -75,22 +86,24 @@ def release_task(*, task: GenerationTask, reason: str, note: str) -> bool:
     transaction (True); for a finished task, release a hold the pipeline left
     unsettled (False)."""
     if task.state == State.SUCCEEDED:
-        raise services.Refused("succeeded: its credits are captured, not held.")
+        raise services.Refused(
+            gettext("succeeded: its credits are captured, not held.")
+        )
     if task.state in IN_FLIGHT_STATES:
         released = fail_task(
             task.pk,
             IN_FLIGHT_STATES,
             reason,
             fail_code=FailCode.RELEASED_BY_STAFF,
-            fail_message=f"Stopped by staff: {note}. Your credits were given back.",
+            fail_message=STOPPED_BY_STAFF_MESSAGE % {"note": note},
             release_reason=reason,
         )
         if not released:
-            raise services.Refused(CHANGED_MEANWHILE)
+            raise services.Refused(str(CHANGED_MEANWHILE))
         return True
     if credits.release_for_task(task.pk, reason):
         return False
-    raise services.Refused("finished and settled: nothing is held.")
+    raise services.Refused(gettext("finished and settled: nothing is held."))
 
 
 def resubmit_unknown_task(
@@ -102,15 +115,15 @@ def resubmit_unknown_task(
     unknown = task.state == State.UNKNOWN
     if unknown and task.provider_task_id:
         raise services.Refused(
-            "its provider task id is known: re-check its status instead."
+            gettext("its provider task id is known: re-check its status instead.")
         )
     unconfirmed = (
         task.state == State.FAILED and task.fail_code == FailCode.SUBMISSION_UNCONFIRMED
     )
     if not unknown and not unconfirmed:
-        raise services.Refused("its outcome is known: not resubmitted.")
+        raise services.Refused(gettext("its outcome is known: not resubmitted."))
     if task.retries.exists():
-        raise services.Refused("already resubmitted or retried; not again.")
+        raise services.Refused(gettext("already resubmitted or retried; not again."))
     reason = f"Resubmitted by staff ({staff_name})" + (f": {note}" if note else "")
     try:
         with transaction.atomic():
@@ -119,15 +132,18 @@ def resubmit_unknown_task(
                 State.UNKNOWN,
                 reason,
                 fail_code=FailCode.RELEASED_BY_STAFF,
-                fail_message="Staff resubmitted this job as a new task.",
+                fail_message=RESUBMITTED_MESSAGE,
                 release_reason=reason,
             ):
-                raise services.Refused(CHANGED_MEANWHILE)
+                raise services.Refused(str(CHANGED_MEANWHILE))
             new_task = services.retry_task(task)
             GenerationTask.objects.filter(pk=task.pk).update(
-                fail_message=f"Staff resubmitted this job as task {new_task.pk}."
+                fail_message=RESUBMITTED_AS_MESSAGE % {"id": new_task.pk}
             )
     except credits.CreditsRefused as exc:
         # The whole step rolled back: the old task is as it was.
-        raise services.Refused(f"not resubmitted for {task.owner}: {exc}") from exc
+        raise services.Refused(
+            gettext("not resubmitted for %(member)s: %(error)s")
+            % {"member": task.owner, "error": exc}
+        ) from exc
     return new_task

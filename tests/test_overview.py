@@ -451,7 +451,7 @@ def test_it_stacks_bars_in_proportion() -> None:
     from generations.views.overview import BarChart, bar_chart
 
     days = [dt.date(2026, 11, 19), dt.date(2026, 11, 20)]
-    chart = bar_chart(days, [[("a", 4, ""), ("b", 2, "")], [("a", 8, "")]], "tasks")
+    chart = bar_chart(days, [[("a", 4, ""), ("b", 2, "")], [("a", 8, "")]], str)
 
     plot = BarChart.BASELINE - BarChart.TOP
     first, second = chart.columns

@@ -65,23 +65,60 @@ WEBHOOK_RETRY_DELAYS: Final = (30.0, 120.0, 600.0)
 RATE_LIMIT_PER_MINUTE: Final = 10_000
 CONCURRENT_TASK_LIMIT: Final = 1_000
 
+
+def gettext_noop(message: str) -> str:
+    """Marks a sentence for the translation catalog (Django's, without Django).
+
+    Members read these sentences translated: ``describe_failure`` in the models
+    looks them up in the active language.
+    """
+    return message
+
+
 # failCode -> plain words for members, and whether resubmitting may succeed.
 FAIL_CODES: Final[dict[str, tuple[str, bool]]] = {
     "CONTENT_VIOLATION": (
-        "The prompt or images break the provider's safety rules.",
+        gettext_noop("The prompt or images break the provider's safety rules."),
         False,
     ),
-    "NSFW_DETECTED": ("The provider detected adult content.", False),
-    "INVALID_IMAGE_URL": ("The provider could not fetch an image URL.", True),
-    "IMAGE_DOWNLOAD_FAILED": ("The provider could not download an image.", True),
-    "IMAGE_TOO_LARGE": ("An image is larger than the provider accepts.", False),
-    "UNSUPPORTED_FORMAT": ("The provider does not accept an image's format.", False),
-    "PROMPT_TOO_LONG": ("The prompt is too long for the provider.", False),
-    "INVALID_PROMPT": ("The provider rejected the prompt.", False),
-    "PROCESSING_TIMEOUT": ("The provider timed out while generating; retry.", True),
-    "MODEL_UNAVAILABLE": ("The model was temporarily unavailable; retry later.", True),
-    "GENERATION_FAILED": ("The provider failed to generate the video.", True),
-    "INSUFFICIENT_CREDITS": ("The provider account has run out of credits.", True),
+    "NSFW_DETECTED": (gettext_noop("The provider detected adult content."), False),
+    "INVALID_IMAGE_URL": (
+        gettext_noop("The provider could not fetch an image URL."),
+        True,
+    ),
+    "IMAGE_DOWNLOAD_FAILED": (
+        gettext_noop("The provider could not download an image."),
+        True,
+    ),
+    "IMAGE_TOO_LARGE": (
+        gettext_noop("An image is larger than the provider accepts."),
+        False,
+    ),
+    "UNSUPPORTED_FORMAT": (
+        gettext_noop("The provider does not accept an image's format."),
+        False,
+    ),
+    "PROMPT_TOO_LONG": (
+        gettext_noop("The prompt is too long for the provider."),
+        False,
+    ),
+    "INVALID_PROMPT": (gettext_noop("The provider rejected the prompt."), False),
+    "PROCESSING_TIMEOUT": (
+        gettext_noop("The provider timed out while generating; retry."),
+        True,
+    ),
+    "MODEL_UNAVAILABLE": (
+        gettext_noop("The model was temporarily unavailable; retry later."),
+        True,
+    ),
+    "GENERATION_FAILED": (
+        gettext_noop("The provider failed to generate the video."),
+        True,
+    ),
+    "INSUFFICIENT_CREDITS": (
+        gettext_noop("The provider account has run out of credits."),
+        True,
+    ),
 }
 
 
@@ -94,4 +131,4 @@ def describe_fail_code(code: str) -> str:
     """A member-readable sentence for a provider failCode (unknown codes included)."""
     if code in FAIL_CODES:
         return FAIL_CODES[code][0]
-    return "The provider reported a failure it did not explain."
+    return gettext_noop("The provider reported a failure it did not explain.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class DispatcherLease(models.Model):
@@ -37,14 +38,14 @@ class LoginSlot(models.Model):
 
 
 class BreakerState(models.TextChoices):
-    CLOSED = "closed", "Closed (submitting)"
-    OPEN = "open", "Open (not submitting)"
+    CLOSED = "closed", _("Closed (submitting)")
+    OPEN = "open", _("Open (not submitting)")
 
 
 class BreakerForce(models.TextChoices):
-    AUTO = "", "Automatic"
-    OPEN = "open", "Forced open"
-    CLOSED = "closed", "Forced closed"
+    AUTO = "", _("Automatic")
+    OPEN = "open", _("Forced open")
+    CLOSED = "closed", _("Forced closed")
 
 
 class ProviderBreaker(models.Model):

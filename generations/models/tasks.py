@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from generations.apixo import contract
 
@@ -18,15 +21,15 @@ if TYPE_CHECKING:
 
 
 class State(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SUBMITTING = "submitting", "Submitting"
-    WAITING = "waiting", "Waiting at provider"
-    GENERATING = "generating", "Generating"
-    DOWNLOADING = "downloading", "Downloading"
-    SUCCEEDED = "succeeded", "Done"
-    FAILED = "failed", "Failed"
-    UNKNOWN = "unknown", "Outcome unknown, being checked"
-    CANCELLED = "cancelled", "Cancelled"
+    QUEUED = "queued", _("Queued")
+    SUBMITTING = "submitting", _("Submitting")
+    WAITING = "waiting", _("Waiting at provider")
+    GENERATING = "generating", _("Generating")
+    DOWNLOADING = "downloading", _("Downloading")
+    SUCCEEDED = "succeeded", _("Done")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Outcome unknown, being checked")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 # The state sets: every other module names these, never a literal of its own.
@@ -52,51 +55,79 @@ class FailCode(models.TextChoices):
 
     SUBMISSION_UNCONFIRMED = (
         "SUBMISSION_UNCONFIRMED",
-        "We could not confirm that the provider accepted this job; you were not "
-        "charged.",
+        _(
+            "We could not confirm that the provider accepted this job; you were "
+            "not charged."
+        ),
     )
-    TASK_NOT_FOUND = "TASK_NOT_FOUND", "The provider lost the task."
+    TASK_NOT_FOUND = "TASK_NOT_FOUND", _("The provider lost the task.")
     RESULT_UNAVAILABLE = (
         "RESULT_UNAVAILABLE",
-        "The finished video could not be downloaded.",
+        _("The finished video could not be downloaded."),
     )
     RELEASED_BY_STAFF = (
         "RELEASED_BY_STAFF",
-        "Stopped by staff; the credits were given back.",
+        _("Stopped by staff; the credits were given back."),
     )
-    BAD_REQUEST = "BAD_REQUEST", "The provider rejected the request."
-    AUTH = "AUTH", "The provider refused our API key."
+    BAD_REQUEST = "BAD_REQUEST", _("The provider rejected the request.")
+    AUTH = "AUTH", _("The provider refused our API key.")
     INSUFFICIENT_BALANCE = (
         "INSUFFICIENT_BALANCE",
-        "The provider account has no balance left.",
+        _("The provider account has no balance left."),
     )
     UNKNOWN_FAILURE = (
         "UNKNOWN_FAILURE",
-        "The provider reported a failure without a code.",
+        _("The provider reported a failure without a code."),
     )
+
+
+# What staff actions store as ``fail_message`` (in English, as data); members read
+# it in their language through ``staff_fail_message_for_display``.
+STOPPED_BY_STAFF_MESSAGE = "Stopped by staff: %(note)s. Your credits were given back."
+RESUBMITTED_MESSAGE = gettext_noop("Staff resubmitted this job as a new task.")
+RESUBMITTED_AS_MESSAGE = gettext_noop("Staff resubmitted this job as task %(id)s.")
+_STOPPED_BY_STAFF = re.compile(
+    r"Stopped by staff: (?P<note>.*)\. Your credits were given back\.", re.DOTALL
+)
+_RESUBMITTED_AS = re.compile(r"Staff resubmitted this job as task (?P<id>\d+)\.")
+
+
+def staff_fail_message_for_display(message: str) -> str:
+    """A stored staff sentence in the active language; any other message as is.
+
+    A release keeps only the staff's note: the failure code already says the job
+    was stopped by staff and the credits given back.
+    """
+    if stopped := _STOPPED_BY_STAFF.fullmatch(message):
+        return stopped["note"]
+    if message == RESUBMITTED_MESSAGE:
+        return gettext(RESUBMITTED_MESSAGE)
+    if resubmitted := _RESUBMITTED_AS.fullmatch(message):
+        return gettext(RESUBMITTED_AS_MESSAGE) % {"id": resubmitted["id"]}
+    return message
 
 
 def describe_failure(code: str) -> str:
     """A member-readable sentence for any failure code, ours or the provider's."""
     if code in FailCode.values:
         return str(FailCode(code).label)
-    return contract.describe_fail_code(code)
+    return gettext(contract.describe_fail_code(code))
 
 
 class Mode(models.TextChoices):
-    TEXT = "text-to-video", "Text to video"
-    IMAGE = "image-to-video", "Image to video"
+    TEXT = "text-to-video", _("Text to video")
+    IMAGE = "image-to-video", _("Image to video")
 
 
 class Routing(models.TextChoices):
-    AUTO = "auto", "Auto (value first, official fallback)"
-    VALUE = "value", "Value (lowest price)"
-    OFFICIAL = "official", "Official"
+    AUTO = "auto", _("Auto (value first, official fallback)")
+    VALUE = "value", _("Value (lowest price)")
+    OFFICIAL = "official", _("Official")
 
 
 class Delivery(models.TextChoices):
-    POLLING = "polling", "Polling"
-    WEBHOOK = "webhook", "Webhook"
+    POLLING = "polling", _("Polling")
+    WEBHOOK = "webhook", _("Webhook")
 
 
 class Resolution(models.TextChoices):
@@ -105,12 +136,12 @@ class Resolution(models.TextChoices):
 
 
 class AspectRatio(models.TextChoices):
-    SQUARE = "1:1", "1:1 square"
-    LANDSCAPE = "16:9", "16:9 landscape"
-    PORTRAIT = "9:16", "9:16 portrait"
-    CINEMA = "21:9", "21:9 cinematic"
-    CLASSIC = "4:3", "4:3 classic"
-    CLASSIC_PORTRAIT = "3:4", "3:4 portrait"
+    SQUARE = "1:1", _("1:1 square")
+    LANDSCAPE = "16:9", _("16:9 landscape")
+    PORTRAIT = "9:16", _("9:16 portrait")
+    CINEMA = "21:9", _("21:9 cinematic")
+    CLASSIC = "4:3", _("4:3 classic")
+    CLASSIC_PORTRAIT = "3:4", _("3:4 portrait")
 
 
 # ---------- Who may see what: the one visibility rule ----------
@@ -201,7 +232,7 @@ class GenerationTask(models.Model):
     )
     image_urls = models.JSONField(default=list, blank=True)
 
-    cost = models.PositiveIntegerField(help_text="Credits, fixed at creation.")
+    cost = models.PositiveIntegerField(help_text=_("Credits, fixed at creation."))
     batch = models.UUIDField(null=True, blank=True, db_index=True)
     retry_of = models.ForeignKey(
         "self", models.SET_NULL, null=True, blank=True, related_name="retries"
@@ -285,8 +316,12 @@ class GenerationTask(models.Model):
     @property
     def fail_reason(self) -> str:
         """The failure in plain words, for members."""
-        if self.fail_message and self.fail_code:
-            return f"{describe_failure(self.fail_code)} ({self.fail_message})"
+        message = staff_fail_message_for_display(self.fail_message)
+        if message and self.fail_code:
+            return gettext("%(reason)s (%(message)s)") % {
+                "reason": describe_failure(self.fail_code),
+                "message": message,
+            }
         if self.fail_code:
             return describe_failure(self.fail_code)
         return self.fail_message
@@ -302,7 +337,7 @@ class GenerationTask(models.Model):
     def provider_says(self) -> str:
         """A provider state the contract does not document, for staff; else ""."""
         if self.provider_state and self.provider_state not in contract.STATES:
-            return f"provider says: {self.provider_state}"
+            return gettext("provider says: %(state)s") % {"state": self.provider_state}
         return ""
 
     @property

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from generations.models import (
     POLLED_STATES,
@@ -37,7 +39,7 @@ class AttentionItem:
 
     @property
     def label(self) -> str:
-        return ATTENTION_KINDS[self.kind]
+        return str(ATTENTION_KINDS[self.kind])
 
 
 @dataclass(frozen=True)
@@ -50,12 +52,12 @@ class Attention:
         return sum(self.counts.values())
 
 
-ATTENTION_KINDS: dict[str, str] = {
-    "unknown": "Outcome unknown",
-    "unconfirmed": "Unconfirmed, not resubmitted",
-    "delayed": "Delayed",
-    "download": "Download failing",
-    "delivery": "Delivered off the order",
+ATTENTION_KINDS: dict[str, Promise] = {
+    "unknown": gettext_lazy("Outcome unknown"),
+    "unconfirmed": gettext_lazy("Unconfirmed, not resubmitted"),
+    "delayed": gettext_lazy("Delayed"),
+    "download": gettext_lazy("Download failing"),
+    "delivery": gettext_lazy("Delivered off the order"),
 }
 
 
@@ -148,28 +150,42 @@ def _why(kind: str, task: GenerationTask, now: dt.datetime) -> str:
 def _reason(kind: str, task: GenerationTask, now: dt.datetime) -> str:
     if kind == "unknown":
         since = _ago(task.state_changed_at, now)
-        return f"No clear answer to the submission, {since} ago." + (
-            f" Provider task id {task.provider_task_id}."
-            if task.provider_task_id
-            else ""
-        )
+        reason = gettext("No clear answer to the submission, %(since)s ago.") % {
+            "since": since
+        }
+        if task.provider_task_id:
+            reason += " " + gettext("Provider task id %(id)s.") % {
+                "id": task.provider_task_id
+            }
+        return reason
     if kind == "unconfirmed":
-        return "Failed as unconfirmed: the member was not charged. Resubmit if wanted."
+        return gettext(
+            "Failed as unconfirmed: the member was not charged. Resubmit if wanted."
+        )
     if kind == "delayed":
         started = task.submitted_at or task.created_at
         bound = delayed_after(task.duration, task.resolution, task.sound, task.routing)
         said = f" ({task.provider_says})" if task.provider_says else ""
-        return (
-            f"At the provider for {_ago(started, now)}{said}; "
-            f"delayed after {_seconds(bound)}."
-        )
+        return gettext(
+            "At the provider for %(elapsed)s%(said)s; delayed after %(bound)s."
+        ) % {"elapsed": _ago(started, now), "said": said, "bound": _seconds(bound)}
     if kind == "delivery":
-        return "; ".join(task.delivery_notes) + ". Charged only for what arrived."
-    return f"{task.download_attempts} download attempts failed."
+        return (
+            "; ".join(task.delivery_notes)
+            + ". "
+            + gettext("Charged only for what arrived.")
+        )
+    return ngettext(
+        "%(count)s download attempt failed.",
+        "%(count)s download attempts failed.",
+        task.download_attempts,
+    ) % {"count": task.download_attempts}
 
 
 def _callback_note(task: GenerationTask, now: dt.datetime) -> str:
     """Whether the provider had called back: it proves it received the task."""
     if task.callback_received_at is None or task.state == State.SUCCEEDED:
         return ""
-    return f" A callback arrived {_ago(task.callback_received_at, now)} ago."
+    return " " + gettext("A callback arrived %(ago)s ago.") % {
+        "ago": _ago(task.callback_received_at, now)
+    }

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from generations.models.tasks import describe_failure
 
@@ -83,9 +84,13 @@ def _ago(moment: dt.datetime, now: dt.datetime) -> str:
 def _seconds(seconds: float) -> str:
     seconds = max(0, int(seconds))
     if seconds < 120:
-        return f"{seconds} s"
+        return gettext("%(seconds)s s") % {"seconds": seconds}
     if seconds < 7200:
-        return f"{seconds // 60} min"
+        return gettext("%(minutes)s min") % {"minutes": seconds // 60}
     if seconds < 2 * 86400:
-        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-    return f"{seconds // 86400} days"
+        return gettext("%(hours)s h %(minutes)s min") % {
+            "hours": seconds // 3600,
+            "minutes": f"{seconds % 3600 // 60:02d}",
+        }
+    days = seconds // 86400
+    return ngettext("%(days)s day", "%(days)s days", days) % {"days": days}

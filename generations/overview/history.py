@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from django.db.models import Count, Sum
+from django.utils.translation import gettext
 
 from generations.apixo import contract
 from generations.credits import CAPTURED_CREDITS
@@ -52,7 +53,7 @@ class FailureCount:
 
     @property
     def description(self) -> str:
-        return describe_fail_code(self.code) if self.code else "No code given."
+        return describe_fail_code(self.code) if self.code else gettext("No code given.")
 
 
 @dataclass(frozen=True)

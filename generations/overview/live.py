@@ -12,7 +12,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.functional import Promise
+from django.utils.translation import gettext, pgettext_lazy
 
 from generations.apixo import contract
 from generations.apixo.client import ApixoClient, ProviderError
@@ -78,7 +79,10 @@ def usage(now: dt.datetime) -> Usage:
         rate, error = requests_last_minute(now.timestamp()), ""
     except Exception as exc:  # Redis down: show it, keep the page
         log.warning("could not read the provider request rate: %s", exc)
-        rate, error = None, f"Could not read the request counters: {exc}"
+        rate, error = (
+            None,
+            gettext("Could not read the request counters: %(error)s") % {"error": exc},
+        )
     return Usage(
         requests_last_minute=rate,
         rate_error=error,
@@ -176,6 +180,22 @@ class Cluster:
     def uptime(self) -> str:
         return "" if self.uptime_seconds is None else _seconds(self.uptime_seconds)
 
+    @property
+    def status_label(self) -> str:
+        """django-q2's status word in the active language (unknown words as is)."""
+        label = CLUSTER_STATUSES.get(self.status)
+        return self.status if label is None else str(label)
+
+
+# The states django-q2 reports for a cluster (django_q.status).
+CLUSTER_STATUSES: dict[str, Promise] = {
+    "Starting": pgettext_lazy("worker cluster", "Starting"),
+    "Working": pgettext_lazy("worker cluster", "Working"),
+    "Idle": pgettext_lazy("worker cluster", "Idle"),
+    "Stopping": pgettext_lazy("worker cluster", "Stopping"),
+    "Stopped": pgettext_lazy("worker cluster", "Stopped"),
+}
+
 
 @dataclass(frozen=True)
 class Health:
@@ -223,7 +243,8 @@ def health(now: dt.datetime) -> Health:
             dispatcher_at=at,
             dispatcher_age=age,
             dispatcher_stale_after=report.dispatcher_stale_after,
-            cluster_error=f"Could not read the task queue's status: {exc}",
+            cluster_error=gettext("Could not read the task queue's status: %(error)s")
+            % {"error": exc},
         )
 
 

@@ -23,6 +23,9 @@ from __future__ import annotations
 import math
 from typing import Any, Protocol
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext
+
 from generations.apixo import contract
 
 NOMINAL_FPS = 24
@@ -105,25 +108,31 @@ def describe(finding: Finding) -> str:
     """One finding in plain words, for the card, the detail page and staff."""
     kind = finding.get("kind")
     if kind == "duration":
-        return (
-            f"Delivered {float(finding['delivered']):.1f} s of "
-            f"{finding['ordered']} s ordered"
-        )
+        return gettext("Delivered %(delivered)s s of %(ordered)s s ordered") % {
+            "delivered": number_format(float(finding["delivered"]), 1),
+            "ordered": finding["ordered"],
+        }
     if kind == "aspect":
-        return (
-            f"Delivered a {finding['delivered']} frame instead of "
-            f"{finding['aspect_ratio']} ({finding['ordered']})"
-        )
+        return gettext(
+            "Delivered a %(delivered)s frame instead of %(aspect_ratio)s (%(ordered)s)"
+        ) % {
+            "delivered": finding["delivered"],
+            "aspect_ratio": finding["aspect_ratio"],
+            "ordered": finding["ordered"],
+        }
     if kind == "resolution":
-        return (
-            f"Delivered {finding['delivered']} instead of {finding['ordered']} "
-            f"(charged as {finding['tier']})"
-        )
+        return gettext(
+            "Delivered %(delivered)s instead of %(ordered)s (charged as %(tier)s)"
+        ) % {
+            "delivered": finding["delivered"],
+            "ordered": finding["ordered"],
+            "tier": finding["tier"],
+        }
     if kind == "audio":
         if finding.get("ordered"):
-            return "Delivered without the sound that was ordered"
-        return "Delivered with sound although a silent video was ordered"
-    return "Delivered video differs from the order"
+            return gettext("Delivered without the sound that was ordered")
+        return gettext("Delivered with sound although a silent video was ordered")
+    return gettext("Delivered video differs from the order")
 
 
 def describe_all(findings: list[Finding]) -> list[str]:

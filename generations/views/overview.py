@@ -19,6 +19,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext, pgettext
 from django.views.decorators.http import require_GET
 
 from generations import overview as stats
@@ -46,7 +48,7 @@ STACK_ORDER = [
 
 def require_staff(request: AuthedHttpRequest) -> None:
     if not request.user.is_staff:
-        raise PermissionDenied("Staff only.")
+        raise PermissionDenied(gettext("Staff only."))
 
 
 def staff_page(view: View) -> View:
@@ -197,6 +199,10 @@ class BarChart:
         return self.WIDTH - 8
 
 
+def _day_format() -> str:
+    return pgettext("date format: a day with its weekday", "D M j")
+
+
 NICE_STEPS = (1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10)
 
 
@@ -214,7 +220,9 @@ def nice_ceiling(value: float, ticks: int = 4) -> int:
 
 
 def bar_chart(
-    days: Sequence[dt.date], stacks: Sequence[list[tuple[str, int, str]]], unit: str
+    days: Sequence[dt.date],
+    stacks: Sequence[list[tuple[str, int, str]]],
+    count_text: Callable[[int], str],
 ) -> BarChart:
     """Stacked columns, one per day; a stack is (css class, value, title) bottom up."""
     totals = [sum(value for _, value, _ in stack) for stack in stacks]
@@ -238,9 +246,9 @@ def bar_chart(
             Column(
                 x=round(x, 2),
                 width=round(width, 2),
-                label=f"{day:%b} {day.day}",
+                label=date_format(day, pgettext("date format: a chart's day", "M j")),
                 total=total,
-                title=f"{day:%a %b} {day.day}: {total} {unit}",
+                title=f"{date_format(day, _day_format())}: {count_text(total)}",
                 segments=segments,
                 show_label=(len(days) - 1 - i) % 2 == 0,
             )
@@ -273,14 +281,22 @@ def tasks_chart(tasks: stats.TaskStats) -> BarChart:
         ]
         for day in tasks.days
     ]
-    return bar_chart([day.day for day in tasks.days], stacks, "tasks")
+    return bar_chart([day.day for day in tasks.days], stacks, _tasks_text)
 
 
 def spend_chart(spend: stats.SpendStats) -> BarChart:
     stacks = [
-        [("fill-accent", credits, f"{credits} credits")] for _, credits in spend.days
+        [("fill-accent", credits, _credits_text(credits))] for _, credits in spend.days
     ]
-    return bar_chart([day for day, _ in spend.days], stacks, "credits")
+    return bar_chart([day for day, _ in spend.days], stacks, _credits_text)
+
+
+def _tasks_text(count: int) -> str:
+    return ngettext("%(count)s task", "%(count)s tasks", count) % {"count": count}
+
+
+def _credits_text(count: int) -> str:
+    return ngettext("%(count)s credit", "%(count)s credits", count) % {"count": count}
 
 
 @dataclass(frozen=True)
@@ -314,7 +330,7 @@ class LegendItem:
 def legend(tasks: stats.TaskStats) -> list[LegendItem]:
     labels = dict(State.choices)
     return [
-        LegendItem(state, labels[state], f"state-{state}", count)
+        LegendItem(state, str(labels[state]), f"state-{state}", count)
         for state in STACK_ORDER
         if (count := tasks.total(state))
     ]

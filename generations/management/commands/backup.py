@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext, ngettext
 
 from generations.ops import backup
 
@@ -33,9 +34,18 @@ class Command(BaseCommand):
         except backup.BackupError as exc:
             raise CommandError(str(exc)) from None
         files = len(backup.read_manifest(path)["media"])
-        self.stdout.write(f"backup written to {path} ({files} media files)")
+        self.stdout.write(
+            ngettext(
+                "backup written to %(path)s (%(files)s media file)",
+                "backup written to %(path)s (%(files)s media files)",
+                files,
+            )
+            % {"path": path, "files": files}
+        )
         if options["keep"] > 0:
             for old in backup.prune(
                 destination=options["output"], keep=options["keep"]
             ):
-                self.stdout.write(f"removed old backup {old}")
+                self.stdout.write(
+                    gettext("removed old backup %(path)s") % {"path": old}
+                )

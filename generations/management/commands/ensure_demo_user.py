@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext
 
 from generations import credits
 
@@ -32,4 +33,7 @@ class Command(BaseCommand):
         password = (
             login_file.read_text().strip() if login_file.exists() else "(unchanged)"
         )
-        self.stdout.write(f"Demo login: username 'demo', password '{password}'")
+        self.stdout.write(
+            gettext("Demo login: username '%(username)s', password '%(password)s'")
+            % {"username": "demo", "password": password}
+        )

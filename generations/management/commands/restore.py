@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext, ngettext
 
 from generations.ops import backup
 
@@ -27,10 +28,21 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         for problem in report.problems:
             self.stderr.write(problem)
-        summary = (
-            f"restored {report.files} media files; checked {report.videos} videos "
-            f"and {report.accounts} balances"
-        )
+        summary = gettext(
+            "restored %(files)s media files; checked %(videos)s videos "
+            "and %(accounts)s balances"
+        ) % {
+            "files": report.files,
+            "videos": report.videos,
+            "accounts": report.accounts,
+        }
         if report.problems:
-            raise CommandError(f"{summary}: {len(report.problems)} problems (above)")
-        self.stdout.write(f"{summary}: all match")
+            raise CommandError(
+                ngettext(
+                    "%(summary)s: %(count)s problem (above)",
+                    "%(summary)s: %(count)s problems (above)",
+                    len(report.problems),
+                )
+                % {"summary": summary, "count": len(report.problems)}
+            )
+        self.stdout.write(gettext("%(summary)s: all match") % {"summary": summary})

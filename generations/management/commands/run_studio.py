@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext
 
 GRACE_SECONDS = 10.0
 
@@ -48,7 +49,8 @@ class Command(BaseCommand):
             )
         commands["dispatcher"] = manage + ["run_dispatcher"]
         self.stdout.write(
-            f"Open {browse_url(options['addr'])} and log in with the account above."
+            gettext("Open %(url)s and log in with the account above.")
+            % {"url": browse_url(options["addr"])}
         )
         supervise(commands, self.stdout)
 
