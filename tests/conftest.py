@@ -22,6 +22,7 @@ def _isolated_storage(
 ) -> Iterator[None]:
     """Media and cache of their own for every test (never the developer's var/)."""
     from django.core.cache import cache
+    from django.utils import translation
 
     if "stack" not in request.fixturenames:
         # A fast hasher, except where real processes (default settings) must
@@ -38,6 +39,8 @@ def _isolated_storage(
     yield
     cache.clear()
     schedule.forget_plans()
+    # A request in Russian leaves Russian active in this thread: start English.
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
