@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from generations import sharing
-from tests.test_media_range import make_finished_task
+from tests.factories import make_finished_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

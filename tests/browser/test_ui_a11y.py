@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from generations import credits, sharing
 from generations.models import GenerationTask
-from tests.test_media_range import make_finished_task
+from tests.factories import make_finished_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

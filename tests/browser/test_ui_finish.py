@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from generations import services, sharing
 from generations.models import GenerationTask, ShareLink, State
-from tests.test_media_range import make_finished_task
+from tests.factories import make_finished_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from generations import sharing
 from generations.models import GenerationTask, VideoAsset
-from tests.test_media_range import make_finished_task, make_mp4
+from tests.factories import make_finished_task, make_mp4
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from generations import services
 from generations.models import GenerationTask, State
-from tests.test_media_range import attach_video, make_finished_task
+from tests.factories import attach_video, make_finished_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
