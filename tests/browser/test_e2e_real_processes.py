@@ -16,6 +16,7 @@ from PIL import Image
 from playwright.sync_api import Page, Request, expect
 
 from generations.models import GenerationTask, State
+from tests.browser.conftest import log_in
 from tests.processes import Stack
 
 pytestmark = [
@@ -74,10 +75,7 @@ def test_it_generates_and_plays_videos_end_to_end(
             documents.append(request.url)
 
     page.on("request", note)
-    page.goto(f"{stack.web_url}/login/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("alice-password")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, stack.web_url)
     expect(page.locator("#create-form")).to_be_visible()
     loaded = len(documents)
 

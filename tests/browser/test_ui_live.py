@@ -10,16 +10,9 @@ from playwright.sync_api import Page, expect
 
 from generations import credits, services
 from generations.models import GenerationTask, State
+from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page: Page, live_server: Any) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("alice-password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#create-form")).to_be_visible()
 
 
 def test_it_sends_one_refresh_per_interval_for_many_cards(

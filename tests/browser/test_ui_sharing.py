@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from generations import sharing
 from generations.models import GenerationTask, VideoAsset
+from tests.browser.conftest import log_in
 from tests.factories import make_finished_task, make_mp4
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -78,10 +79,7 @@ def test_it_creates_a_link_on_the_detail_page_and_opens_it(
     page: Page, live_server: Any, alice: Any
 ) -> None:
     task = long_video(alice, "A lighthouse in a storm", seconds=2.0)
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("alice-password")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server)
     page.goto(f"{live_server.url}/videos/{task.pk}/")
     page.get_by_label("Show the prompt").check()
     page.get_by_role("button", name="Create public link").click()

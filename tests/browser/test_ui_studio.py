@@ -13,17 +13,10 @@ from playwright.sync_api import Page, expect
 
 from generations import services
 from generations.models import GenerationTask, State
+from tests.browser.conftest import log_in
 from tests.factories import attach_video, make_finished_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page: Page, live_server: Any, username: str = "alice") -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(f"{username}-password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#create-form")).to_be_visible()
 
 
 def test_it_submits_a_text_to_video_job_and_shows_its_card(

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from generations import sharing
+from tests.browser.conftest import log_in
 from tests.factories import make_finished_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,14 +38,6 @@ def violations(page: Page) -> Iterator[list[str]]:
     page.on("console", on_console)
     page.on("pageerror", lambda error: found.append(f"{page.url}: {error}"))
     yield found
-
-
-def log_in(page: Page, live_server: Any, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(f"{username}-password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator(".topbar")).to_be_visible()
 
 
 def png_file(tmp_path: Path) -> Path:
