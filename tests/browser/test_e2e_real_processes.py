@@ -40,21 +40,15 @@ def frame(path: Path, colour: tuple[int, int, int]) -> Path:
 def seek_and_check(page: Page) -> None:
     video = page.locator("video").first
     expect(video).to_be_visible()
-    for _ in range(100):
-        ready = video.evaluate("v => v.readyState")
-        if ready >= 1:
-            break
-        page.wait_for_timeout(100)
+    element = video.element_handle()
+    page.wait_for_function("v => v.readyState >= 1", arg=element, timeout=10_000)
     assert video.evaluate("v => v.error === null")
     duration = video.evaluate("v => v.duration")
     assert duration > 3
     video.evaluate("v => { v.muted = true; v.currentTime = v.duration - 1.5; }")
-    for _ in range(100):
-        if video.evaluate("v => v.currentTime") > duration - 2 and not video.evaluate(
-            "v => v.seeking"
-        ):
-            break
-        page.wait_for_timeout(100)
+    page.wait_for_function(
+        "v => !v.seeking && v.currentTime > v.duration - 2", arg=element, timeout=10_000
+    )
     assert video.evaluate("v => v.currentTime") > duration - 2
     assert video.evaluate("v => v.error === null")
 

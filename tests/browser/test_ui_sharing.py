@@ -36,12 +36,9 @@ def long_video(owner: Any, prompt: str, seconds: float = 4.0) -> GenerationTask:
     return task
 
 
-def wait_for(page: Page, video: Any, script: str, tries: int = 100) -> None:
-    for _ in range(tries):
-        if video.evaluate(script):
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"never true: {script}")
+def wait_for(page: Page, video: Any, script: str, timeout: float = 10_000) -> None:
+    """Wait until ``script`` (a function of the element) returns true."""
+    page.wait_for_function(script, arg=video.element_handle(), timeout=timeout)
 
 
 def test_it_plays_and_seeks_a_shared_collection_logged_out(

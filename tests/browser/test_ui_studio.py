@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from generations import services
 from generations.models import GenerationTask, State
@@ -145,7 +146,15 @@ def test_it_updates_a_card_live_and_then_stops_polling(
     assert polls_only and all("/tasks/refresh/?since=" in url for url in polls_only)
     assert len(ajax) - len(polls_only) <= 1
     polls = len(ajax)
-    page.wait_for_timeout(4500)
+    # No element polls any more, and no request comes within two intervals
+    # (one would end the wait, and the test, at once).
+    expect(page.locator("[hx-trigger^=every]")).to_have_count(0)
+    with pytest.raises(PlaywrightTimeoutError):
+        page.wait_for_event(
+            "request",
+            lambda r: r.resource_type in {"xhr", "fetch"},
+            timeout=4500,
+        )
     assert len(ajax) == polls
 
 
