@@ -41,13 +41,18 @@ def seek_and_check(page: Page) -> None:
     video = page.locator("video").first
     expect(video).to_be_visible()
     element = video.element_handle()
-    page.wait_for_function("v => v.readyState >= 1", arg=element, timeout=10_000)
+    page.wait_for_function(
+        "v => v.readyState >= 1", arg=element, polling=100, timeout=30_000
+    )
     assert video.evaluate("v => v.error === null")
     duration = video.evaluate("v => v.duration")
     assert duration > 3
     video.evaluate("v => { v.muted = true; v.currentTime = v.duration - 1.5; }")
     page.wait_for_function(
-        "v => !v.seeking && v.currentTime > v.duration - 2", arg=element, timeout=10_000
+        "v => !v.seeking && v.currentTime > v.duration - 2",
+        arg=element,
+        polling=100,
+        timeout=30_000,
     )
     assert video.evaluate("v => v.currentTime") > duration - 2
     assert video.evaluate("v => v.error === null")

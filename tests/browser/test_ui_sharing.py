@@ -38,7 +38,9 @@ def long_video(owner: Any, prompt: str, seconds: float = 4.0) -> GenerationTask:
 
 def wait_for(page: Page, video: Any, script: str, timeout: float = 10_000) -> None:
     """Wait until ``script`` (a function of the element) returns true."""
-    page.wait_for_function(script, arg=video.element_handle(), timeout=timeout)
+    page.wait_for_function(
+        script, arg=video.element_handle(), polling=100, timeout=timeout
+    )
 
 
 def test_it_plays_and_seeks_a_shared_collection_logged_out(
