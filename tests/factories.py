@@ -1,10 +1,22 @@
-"""Small builders shared by tests."""
+"""Small builders shared by tests: queued tasks, real finished videos, links."""
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
-from generations.models import GenerationTask
+import av
+from django.conf import settings
+from django.db import connection, connections
+from django.utils import timezone
+from PIL import Image
+
+from generations import sharing
+from generations.models import GenerationTask, State, VideoAsset
 from generations.services import GenerationParams, create_generations
 
 
@@ -20,3 +32,137 @@ def queue_task(owner: Any, **params: Any) -> GenerationTask:
     values.update(params)
     [task] = create_generations(owner=owner, variants=[GenerationParams(**values)])
     return task
+
+
+def make_mp4(
+    path: Path, *, size: int = 64, seconds: float = 1.0, fps: int = 24
+) -> None:
+    """A small real H.264 MP4 (a moving gradient), written with PyAV."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width = size
+        stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        for index in range(round(seconds * fps)):
+            shade = int(255 * index / max(1, seconds * fps))
+            image = Image.new("RGB", (size, size), (shade, 80, 255 - shade))
+            frame = av.VideoFrame.from_image(image)
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def make_finished_task(owner: Any, **fields: Any) -> GenerationTask:
+    """A succeeded task with a real MP4 and JPEG poster in MEDIA_ROOT."""
+    now = timezone.now()
+    defaults: dict[str, Any] = {
+        "prompt": "A lighthouse in a storm, waves crashing",
+        "cost": 16,
+        "state": State.SUCCEEDED,
+        "created_at": now - dt.timedelta(minutes=3),
+        "submitted_at": now - dt.timedelta(minutes=2),
+        "finished_at": now,
+        "provider_cost_ms": 61000,
+    }
+    defaults.update(fields)
+    task = GenerationTask.objects.create(owner=owner, **defaults)
+    attach_video(task)
+    return task
+
+
+def attach_video(task: GenerationTask) -> VideoAsset:
+    """A real MP4 and JPEG poster in MEDIA_ROOT, recorded as the task's video."""
+    root = Path(settings.MEDIA_ROOT)
+    name = f"videos/test/task-{task.pk}.mp4"
+    make_mp4(root / name)
+    poster = f"videos/test/task-{task.pk}.jpg"
+    Image.new("RGB", (64, 64), (40, 90, 200)).save(root / poster, "JPEG")
+    return VideoAsset.objects.create(
+        task=task,
+        file=name,
+        poster=poster,
+        width=64,
+        height=64,
+        duration_seconds=1.0,
+        has_audio=False,
+        size_bytes=(root / name).stat().st_size,
+        sha256="0" * 64,
+    )
+
+
+def body(response: Any) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def video_bytes(task: GenerationTask) -> bytes:
+    return (Path(settings.MEDIA_ROOT) / task.video.file.name).read_bytes()
+
+
+def make_video_row(owner: Any, prompt: str = "A fox in the snow", **fields: Any) -> Any:
+    """A finished task with a video row (no file: the gallery never opens it)."""
+    now = timezone.now()
+    values: dict[str, Any] = {
+        "prompt": prompt,
+        "cost": 16,
+        "state": State.SUCCEEDED,
+        "finished_at": now,
+    }
+    values.update(fields)
+    task = GenerationTask.objects.create(owner=owner, **values)
+    VideoAsset.objects.create(
+        task=task,
+        file=f"videos/t/{task.pk}.mp4",
+        poster=f"videos/t/{task.pk}.jpg",
+        width=1280,
+        height=720,
+        duration_seconds=8,
+        has_audio=task.sound,
+        size_bytes=1,
+        sha256="0" * 64,
+    )
+    return task
+
+
+def share(owner: Any, **kwargs: Any) -> str:
+    """A new link through the service; returns its token."""
+    return sharing.create_link(owner=owner, **kwargs).token
+
+
+def collection_of(owner: Any, *tasks: GenerationTask, title: str = "Review") -> Any:
+    collection = sharing.create_collection(owner=owner, title=title)
+    sharing.add_to_collection(
+        owner=owner, collection=collection, videos=[t.video for t in tasks]
+    )
+    return collection
+
+
+def html(response: Any) -> str:
+    return response.content.decode()
+
+
+def run_in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` in ``count`` threads released at once; exceptions returned."""
+    barrier = threading.Barrier(count, timeout=60)
+    results: list[Any] = [None] * count
+
+    def runner(index: int) -> None:
+        try:
+            connection.ensure_connection()  # connect before the start line
+            barrier.wait()
+            results[index] = work(index)
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    return results

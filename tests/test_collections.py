@@ -11,8 +11,7 @@ from django.test import Client
 
 from generations import sharing
 from generations.models import Collection, CollectionItem, GenerationTask, ShareLink
-from tests.test_media_range import make_finished_task
-from tests.test_sharing import collection_of, html, share
+from tests.factories import collection_of, html, make_finished_task, share
 
 
 @pytest.fixture

@@ -7,18 +7,17 @@ alike: ``DATABASE_URL=postgres://... pytest tests/test_credits_concurrency.py``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.db.models import OuterRef, Subquery, Sum
 
 from generations import credits
 from generations.models import CreditAccount, GenerationTask, LedgerEntry
 from generations.services import GenerationParams, create_generations
-from tests.factories import queue_task
+from tests.factories import queue_task, run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,30 +35,6 @@ def one_task() -> list[GenerationParams]:
             duration=4,
         )
     ]
-
-
-def run_in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run ``work(i)`` in ``count`` threads released at once; exceptions returned."""
-    barrier = threading.Barrier(count, timeout=60)
-    results: list[Any] = [None] * count
-
-    def runner(index: int) -> None:
-        try:
-            connection.ensure_connection()  # connect before the start line
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 @dataclass

@@ -17,7 +17,7 @@ from generations.models import (
     GenerationTask,
 )
 from generations.views import gallery as gallery_views
-from tests.test_gallery_filters import video
+from tests.factories import make_video_row as video
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

@@ -8,37 +8,12 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
-from generations.models import Favourite, GenerationTask, State, VideoAsset
+from generations.models import Favourite, GenerationTask
 from generations.views import gallery as gallery_views
+from tests.factories import make_video_row as video
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def video(owner: Any, prompt: str = "A fox in the snow", **fields: Any) -> Any:
-    """A finished task with a video row (no file: the gallery never opens it)."""
-    now = timezone.now()
-    values: dict[str, Any] = {
-        "prompt": prompt,
-        "cost": 16,
-        "state": State.SUCCEEDED,
-        "finished_at": now,
-    }
-    values.update(fields)
-    task = GenerationTask.objects.create(owner=owner, **values)
-    VideoAsset.objects.create(
-        task=task,
-        file=f"videos/t/{task.pk}.mp4",
-        poster=f"videos/t/{task.pk}.jpg",
-        width=1280,
-        height=720,
-        duration_seconds=8,
-        has_audio=task.sound,
-        size_bytes=1,
-        sha256="0" * 64,
-    )
-    return task
 
 
 def shown(response: Any) -> set[int]:

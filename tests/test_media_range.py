@@ -1,91 +1,17 @@
-"""Serving videos, posters and frames: permissions and HTTP Range (200/206/416).
-
-Also home of the helpers other view tests import to make real finished videos.
-"""
+"""Serving videos, posters and frames: permissions and HTTP Range (200/206/416)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import pytest
 from django.conf import settings
-from django.utils import timezone
 from PIL import Image
 
-from generations.models import GenerationTask, InputImage, State, VideoAsset
-
-
-def make_mp4(
-    path: Path, *, size: int = 64, seconds: float = 1.0, fps: int = 24
-) -> None:
-    """A small real H.264 MP4 (a moving gradient), written with PyAV."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width = size
-        stream.height = size
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = Fraction(1, fps)
-        for index in range(round(seconds * fps)):
-            shade = int(255 * index / max(1, seconds * fps))
-            image = Image.new("RGB", (size, size), (shade, 80, 255 - shade))
-            frame = av.VideoFrame.from_image(image)
-            frame.pts = index
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-
-
-def make_finished_task(owner: Any, **fields: Any) -> GenerationTask:
-    """A succeeded task with a real MP4 and JPEG poster in MEDIA_ROOT."""
-    now = timezone.now()
-    defaults: dict[str, Any] = {
-        "prompt": "A lighthouse in a storm, waves crashing",
-        "cost": 16,
-        "state": State.SUCCEEDED,
-        "created_at": now - dt.timedelta(minutes=3),
-        "submitted_at": now - dt.timedelta(minutes=2),
-        "finished_at": now,
-        "provider_cost_ms": 61000,
-    }
-    defaults.update(fields)
-    task = GenerationTask.objects.create(owner=owner, **defaults)
-    attach_video(task)
-    return task
-
-
-def attach_video(task: GenerationTask) -> VideoAsset:
-    """A real MP4 and JPEG poster in MEDIA_ROOT, recorded as the task's video."""
-    root = Path(settings.MEDIA_ROOT)
-    name = f"videos/test/task-{task.pk}.mp4"
-    make_mp4(root / name)
-    poster = f"videos/test/task-{task.pk}.jpg"
-    Image.new("RGB", (64, 64), (40, 90, 200)).save(root / poster, "JPEG")
-    return VideoAsset.objects.create(
-        task=task,
-        file=name,
-        poster=poster,
-        width=64,
-        height=64,
-        duration_seconds=1.0,
-        has_audio=False,
-        size_bytes=(root / name).stat().st_size,
-        sha256="0" * 64,
-    )
-
-
-def body(response: Any) -> bytes:
-    return b"".join(response.streaming_content)
-
-
-def video_bytes(task: GenerationTask) -> bytes:
-    return (Path(settings.MEDIA_ROOT) / task.video.file.name).read_bytes()
+from generations.models import GenerationTask, InputImage, State
+from tests.factories import body, make_finished_task, video_bytes
 
 
 @pytest.fixture

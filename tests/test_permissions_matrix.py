@@ -30,8 +30,7 @@ from generations.models import (
     Preset,
     ShareLink,
 )
-from tests.factories import queue_task
-from tests.test_media_range import make_finished_task
+from tests.factories import make_finished_task, queue_task
 
 pytestmark = pytest.mark.django_db
 

@@ -10,6 +10,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.test import RequestFactory
 
 from generations import security
+from generations.models import LoginSlot
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +124,10 @@ def test_it_lets_a_whole_team_behind_one_address_log_in(settings: Any) -> None:
     request = RequestFactory().post("/login/", REMOTE_ADDR=MEMBER_HOME)
     for n in range(50):
         security.begin_login(request, f"member{n}").succeeded()
-    security.begin_login(request, "member51")
+    attempt = security.begin_login(request, "member51")  # not LoginThrottled
+    # Only the attempt being checked holds a slot of the address.
+    address_key = LoginSlot.objects.get(pk=attempt.address_slot_id).key
+    assert LoginSlot.objects.filter(key=address_key).count() == 1
 
 
 def test_it_slides_the_window_so_no_boundary_doubles_the_limit(

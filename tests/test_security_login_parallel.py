@@ -17,7 +17,7 @@ import pytest
 from django.contrib.auth import forms as auth_forms
 from django.test import Client
 
-from tests.test_credits_concurrency import run_in_threads
+from tests.factories import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

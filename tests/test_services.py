@@ -9,8 +9,7 @@ from django.test import Client
 
 from generations import services
 from generations.models import Collection, GenerationTask, Preset
-from tests.factories import queue_task
-from tests.test_media_range import make_finished_task
+from tests.factories import make_finished_task, queue_task
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,14 @@ from django.utils import timezone
 
 from generations import services, sharing
 from generations.models import Collection, GenerationTask, ShareLink
-from tests.test_media_range import body, make_finished_task, video_bytes
+from tests.factories import (
+    body,
+    collection_of,
+    html,
+    make_finished_task,
+    share,
+    video_bytes,
+)
 
 PUBLIC_HEADERS = {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
 
@@ -30,27 +37,10 @@ def _public_url(settings: Any) -> None:
     settings.PUBLIC_BASE_URL = "https://share.example.test"
 
 
-def share(owner: Any, **kwargs: Any) -> str:
-    """A new link through the service; returns its token."""
-    return sharing.create_link(owner=owner, **kwargs).token
-
-
-def collection_of(owner: Any, *tasks: GenerationTask, title: str = "Review") -> Any:
-    collection = sharing.create_collection(owner=owner, title=title)
-    sharing.add_to_collection(
-        owner=owner, collection=collection, videos=[t.video for t in tasks]
-    )
-    return collection
-
-
 def token_from(page: str) -> str:
     match = re.search(r"/s/([A-Za-z0-9_-]{43})/", page)
     assert match, "no share URL on the page"
     return match.group(1)
-
-
-def html(response: Any) -> str:
-    return response.content.decode()
 
 
 def video_sources(page: str) -> list[str]:

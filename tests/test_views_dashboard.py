@@ -20,7 +20,7 @@ from generations.models import (
     LedgerEntry,
     State,
 )
-from tests.test_media_range import make_finished_task
+from tests.factories import make_finished_task
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 VALID = {

@@ -8,7 +8,7 @@ import pytest
 
 from generations.models import GenerationTask, InputImage, State
 from generations.views import gallery as gallery_views
-from tests.test_media_range import make_finished_task
+from tests.factories import make_finished_task
 
 
 def html(response: Any) -> str:

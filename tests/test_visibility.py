@@ -15,7 +15,7 @@ from django.contrib.auth.models import AnonymousUser
 from generations import sharing
 from generations.models import GenerationTask, State, VideoAsset
 from generations.models.sharing import LinkStatus
-from tests.test_media_range import make_finished_task
+from tests.factories import make_finished_task
 
 pytestmark = pytest.mark.django_db
 

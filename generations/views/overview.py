@@ -76,7 +76,7 @@ def staff_overview(request: AuthedHttpRequest) -> HttpResponse:
     from generations.views.ops import breaker_panel_context
 
     context = {
-        "o": data,
+        "overview": data,
         **breaker_panel_context(),
         "refresh_seconds": REFRESH_SECONDS,
         "history_minutes": stats.HISTORY_CACHE_SECONDS // 60,

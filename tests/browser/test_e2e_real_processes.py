@@ -16,6 +16,7 @@ from PIL import Image
 from playwright.sync_api import Page, Request, expect
 
 from generations.models import GenerationTask, State
+from tests.browser.conftest import log_in
 from tests.processes import Stack
 
 pytestmark = [
@@ -39,21 +40,20 @@ def frame(path: Path, colour: tuple[int, int, int]) -> Path:
 def seek_and_check(page: Page) -> None:
     video = page.locator("video").first
     expect(video).to_be_visible()
-    for _ in range(100):
-        ready = video.evaluate("v => v.readyState")
-        if ready >= 1:
-            break
-        page.wait_for_timeout(100)
+    element = video.element_handle()
+    page.wait_for_function(
+        "v => v.readyState >= 1", arg=element, polling=100, timeout=30_000
+    )
     assert video.evaluate("v => v.error === null")
     duration = video.evaluate("v => v.duration")
     assert duration > 3
     video.evaluate("v => { v.muted = true; v.currentTime = v.duration - 1.5; }")
-    for _ in range(100):
-        if video.evaluate("v => v.currentTime") > duration - 2 and not video.evaluate(
-            "v => v.seeking"
-        ):
-            break
-        page.wait_for_timeout(100)
+    page.wait_for_function(
+        "v => !v.seeking && v.currentTime > v.duration - 2",
+        arg=element,
+        polling=100,
+        timeout=30_000,
+    )
     assert video.evaluate("v => v.currentTime") > duration - 2
     assert video.evaluate("v => v.error === null")
 
@@ -74,10 +74,7 @@ def test_it_generates_and_plays_videos_end_to_end(
             documents.append(request.url)
 
     page.on("request", note)
-    page.goto(f"{stack.web_url}/login/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("alice-password")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, stack.web_url)
     expect(page.locator("#create-form")).to_be_visible()
     loaded = len(documents)
 

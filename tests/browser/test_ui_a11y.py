@@ -11,20 +11,13 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from generations import credits, sharing
 from generations.models import GenerationTask
-from tests.test_media_range import make_finished_task
+from tests.browser.conftest import log_in
+from tests.factories import make_finished_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 BLOCKING = {"serious", "critical"}
-
-
-def log_in(page: Page, live_server: Any, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(f"{username}-password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("main")).to_be_visible()
 
 
 def every_page(staff: Any) -> list[str]:

@@ -16,7 +16,7 @@ from generations.ops import breaker
 from generations.pipeline import dispatch
 from generations.pipeline.common import reset_client
 from generations.templatetags import ops as ops_tags
-from tests.browser.test_ui_overview import log_in
+from tests.browser.conftest import log_in
 from tests.factories import queue_task
 from tests.processes import free_port
 from tests.sim import drive, run_job

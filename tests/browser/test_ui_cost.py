@@ -11,16 +11,9 @@ from playwright.sync_api import Page, expect
 
 from generations import credits
 from generations.models import GenerationTask, PriceRule
+from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page: Page, live_server: Any, user: str, password: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(user)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#create-form")).to_be_visible()
 
 
 def test_it_shows_the_right_cost_for_every_combination(

@@ -12,7 +12,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from generations import services, sharing
 from generations.models import GenerationTask, ShareLink, State
-from tests.test_media_range import make_finished_task
+from tests.browser.conftest import log_in
+from tests.factories import make_finished_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,14 +22,6 @@ PHONE = {
     "is_mobile": True,
     "has_touch": True,
 }
-
-
-def log_in(page: Page, live_server: Any, username: str = "alice") -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(f"{username}-password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("main")).to_be_visible()
 
 
 def test_it_brings_a_missing_start_frame_into_view_with_the_focus(

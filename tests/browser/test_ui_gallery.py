@@ -15,8 +15,8 @@ from playwright.sync_api import Page, expect
 
 from generations import services
 from generations.models import Favourite, GenerationTask, Preset, State
-from tests.browser.test_ui_studio import log_in
-from tests.test_media_range import attach_video, make_finished_task
+from tests.browser.conftest import log_in
+from tests.factories import attach_video, make_finished_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

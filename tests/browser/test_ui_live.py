@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -10,16 +12,9 @@ from playwright.sync_api import Page, expect
 
 from generations import credits, services
 from generations.models import GenerationTask, State
+from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page: Page, live_server: Any) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("alice-password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#create-form")).to_be_visible()
 
 
 def test_it_sends_one_refresh_per_interval_for_many_cards(
@@ -30,10 +25,12 @@ def test_it_sends_one_refresh_per_interval_for_many_cards(
         owner=alice,
         variants=[services.GenerationParams(prompt=p, duration=4) for p in prompts],
     )
-    refreshes: list[float] = []
+    refreshes: list[float] = []  # when each refresh request left
     page.on(
         "request",
-        lambda r: refreshes.append(1.0) if "/tasks/refresh/" in r.url else None,
+        lambda r: (
+            refreshes.append(time.monotonic()) if "/tasks/refresh/" in r.url else None
+        ),
     )
     log_in(page, live_server)
     expect(page.locator("#task-cards > .task-card")).to_have_count(8)
@@ -46,11 +43,16 @@ def test_it_sends_one_refresh_per_interval_for_many_cards(
             "Waiting at provider", timeout=8000
         )
     before = len(refreshes)
-    page.wait_for_timeout(6_500)  # about three 2-second intervals
-    during = len(refreshes) - before
+    for _ in range(3):  # the next three refreshes, about one per 2-second interval
+        page.wait_for_event(
+            "request", lambda r: "/tasks/refresh/" in r.url, timeout=8000
+        )
+    during = refreshes[before:]
     # One request per interval for the whole list, not one per card (8 cards
-    # would make 24 or more).
-    assert 2 <= during <= 4, during
+    # would send several at once): consecutive refreshes lie an interval apart.
+    gaps = [later - earlier for earlier, later in pairwise(during)]
+    assert len(during) >= 3, during
+    assert all(gap > 1.0 for gap in gaps), gaps
 
 
 def test_it_retries_a_failed_task_from_its_card(

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from generations import overview
 from generations.models import GenerationTask, State
+from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,14 +24,6 @@ def _provider(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr("generations.pipeline.common.get_client", Balance)
     overview.refresh_provider_balance()  # what the scheduled worker job does
-
-
-def log_in(page: Page, live_server: Any, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(f"{username}-password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator(".topbar")).to_be_visible()
 
 
 def seed(owner: Any) -> GenerationTask:

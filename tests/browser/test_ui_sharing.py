@@ -13,7 +13,8 @@ from playwright.sync_api import Page, expect
 
 from generations import sharing
 from generations.models import GenerationTask, VideoAsset
-from tests.test_media_range import make_finished_task, make_mp4
+from tests.browser.conftest import log_in
+from tests.factories import make_finished_task, make_mp4
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,12 +36,11 @@ def long_video(owner: Any, prompt: str, seconds: float = 4.0) -> GenerationTask:
     return task
 
 
-def wait_for(page: Page, video: Any, script: str, tries: int = 100) -> None:
-    for _ in range(tries):
-        if video.evaluate(script):
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"never true: {script}")
+def wait_for(page: Page, video: Any, script: str, timeout: float = 10_000) -> None:
+    """Wait until ``script`` (a function of the element) returns true."""
+    page.wait_for_function(
+        script, arg=video.element_handle(), polling=100, timeout=timeout
+    )
 
 
 def test_it_plays_and_seeks_a_shared_collection_logged_out(
@@ -78,10 +78,7 @@ def test_it_creates_a_link_on_the_detail_page_and_opens_it(
     page: Page, live_server: Any, alice: Any
 ) -> None:
     task = long_video(alice, "A lighthouse in a storm", seconds=2.0)
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("alice-password")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server)
     page.goto(f"{live_server.url}/videos/{task.pk}/")
     page.get_by_label("Show the prompt").check()
     page.get_by_role("button", name="Create public link").click()

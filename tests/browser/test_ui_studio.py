@@ -10,20 +10,14 @@ import pytest
 from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from generations import services
 from generations.models import GenerationTask, State
-from tests.test_media_range import attach_video, make_finished_task
+from tests.browser.conftest import log_in
+from tests.factories import attach_video, make_finished_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page: Page, live_server: Any, username: str = "alice") -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(f"{username}-password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#create-form")).to_be_visible()
 
 
 def test_it_submits_a_text_to_video_job_and_shows_its_card(
@@ -152,7 +146,15 @@ def test_it_updates_a_card_live_and_then_stops_polling(
     assert polls_only and all("/tasks/refresh/?since=" in url for url in polls_only)
     assert len(ajax) - len(polls_only) <= 1
     polls = len(ajax)
-    page.wait_for_timeout(4500)
+    # No element polls any more, and no request comes within two intervals
+    # (one would end the wait, and the test, at once).
+    expect(page.locator("[hx-trigger^=every]")).to_have_count(0)
+    with pytest.raises(PlaywrightTimeoutError):
+        page.wait_for_event(
+            "request",
+            lambda r: r.resource_type in {"xhr", "fetch"},
+            timeout=4500,
+        )
     assert len(ajax) == polls
 
 

@@ -12,7 +12,8 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from generations import sharing
-from tests.test_media_range import make_finished_task
+from tests.browser.conftest import log_in
+from tests.factories import make_finished_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,14 +38,6 @@ def violations(page: Page) -> Iterator[list[str]]:
     page.on("console", on_console)
     page.on("pageerror", lambda error: found.append(f"{page.url}: {error}"))
     yield found
-
-
-def log_in(page: Page, live_server: Any, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(f"{username}-password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator(".topbar")).to_be_visible()
 
 
 def png_file(tmp_path: Path) -> Path:
@@ -110,8 +103,14 @@ def test_it_takes_a_linked_frame_without_a_violation(
 ) -> None:
     log_in(page, live_server, "alice")
     page.locator("label[for=id_mode_1]").click()
-    page.locator("input[name=start_image_url]").fill("https://example.com/frame.png")
-    page.locator("input[name=start_image_url]").dispatch_event("input")
-    page.locator("input[name=start_image_url]").dispatch_event("change")
-    page.wait_for_timeout(300)
+    field = page.locator("input[name=start_image_url]")
+    field.fill("https://example.com/frame.png")
+    field.dispatch_event("input")
+    field.dispatch_event("change")
+    # The handlers ran during the dispatch; a blocked image load is what would
+    # report a violation, so wait until no image is still loading.
+    page.wait_for_function("() => [...document.images].every(img => img.complete)")
+    preview = page.locator(".frame-slot").filter(has=field).locator(".frame-preview")
+    expect(preview).to_be_hidden()
+    assert preview.get_attribute("src") is None
     assert violations == []
