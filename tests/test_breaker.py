@@ -215,10 +215,14 @@ def test_it_rides_out_an_outage_with_real_processes(stack: Any, alice: Any) -> N
     # queue; every task ends up waiting there, none failed or unknown.
     ids = [t.pk for t in tasks]
     wait_until(
-        lambda: set(
-            GenerationTask.objects.filter(pk__in=ids).values_list("state", flat=True)
-        )
-        == {State.QUEUED},
+        lambda: (
+            set(
+                GenerationTask.objects.filter(pk__in=ids).values_list(
+                    "state", flat=True
+                )
+            )
+            == {State.QUEUED}
+        ),
         30,
         "every task back in the queue",
     )

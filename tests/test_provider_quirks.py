@@ -137,7 +137,9 @@ def test_it_words_an_unconfirmed_submission_once(alice: Any, client: Client) -> 
     )
     resolve_unknown(task.pk)  # polling task: nothing more can tell us
     task.refresh_from_db()
-    assert task.state == State.FAILED and task.fail_code == FailCode.SUBMISSION_UNCONFIRMED
+    assert (
+        task.state == State.FAILED and task.fail_code == FailCode.SUBMISSION_UNCONFIRMED
+    )
     client.force_login(alice)
     card = client.get(reverse("dashboard")).content.decode()
     assert card.count("could not confirm that the provider accepted") == 1
