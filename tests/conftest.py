@@ -32,7 +32,9 @@ def _isolated_storage(
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     }
-    from generations.pipeline import schedule
+    # Imported before any test patches pipeline.common.get_client, so these
+    # modules bind the real one (a first import under a patch kept the fake).
+    from generations.pipeline import poll, schedule, submit  # noqa: F401
 
     cache.clear()
     schedule.forget_plans()
