@@ -166,3 +166,27 @@ def run_in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
         thread.join(timeout=120)
     assert not any(thread.is_alive() for thread in threads)
     return results
+
+
+def make_task(owner: Any, state: str, created_at: dt.datetime, **fields: Any) -> Any:
+    fields.setdefault("cost", 16)
+    fields.setdefault("duration", 4)
+    return GenerationTask.objects.create(
+        owner=owner,
+        state=state,
+        prompt="a quiet harbour at dawn",
+        created_at=created_at,
+        **fields,
+    )
+
+
+def queue_short(
+    owner: Any, prompt: str = "A fox in the snow", **fields: Any
+) -> GenerationTask:
+    """A 4 s 480p task queued through the real service, then given ``fields``."""
+    params = GenerationParams(prompt=prompt, duration=4, resolution="480p")
+    [task] = create_generations(owner=owner, variants=[params])
+    if fields:
+        GenerationTask.objects.filter(pk=task.pk).update(**fields)
+        task.refresh_from_db()
+    return task

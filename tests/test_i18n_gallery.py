@@ -1,7 +1,6 @@
 """The gallery, sharing, collections and credits pages in Russian.
 
-These need the Russian catalog compiled (``make catalogs``) with the area's
-fragment (locale/ru/fragments/gallery.po) folded in.
+These need the Russian catalog compiled (``make catalogs``).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from django.utils import translation
 from generations import credits, sharing
 from generations.models import GenerationTask, LedgerEntry
 from generations.models.credits import reason_for_display
-from tests.test_media_range import make_finished_task
+from tests.factories import make_finished_task
 
 RU = {"accept-language": "ru"}
 # English a Russian page must not show (the page's own words, not user content).

@@ -1,22 +1,12 @@
-"""The staff area in Russian: overview, breaker, admin, failure reasons, findings.
-
-The fragment ``locale/ru/fragments/staff.po`` is compiled into a scratch locale
-directory, so these tests read the translations this area ships (the lead folds
-the fragment into the main catalog later; the catalog check covers that one).
-"""
+"""The staff area in Russian: overview, breaker, admin, failure reasons, findings."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import polib
-import pytest
-from django.conf import settings
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -24,30 +14,9 @@ from generations.models import FailCode, State
 from generations.models.tasks import describe_failure
 from generations.overview.common import _seconds
 from generations.pipeline.delivery import describe
-from tests.test_overview import make_task
-
-FRAGMENT = Path(settings.BASE_DIR) / "locale" / "ru" / "fragments" / "staff.po"
+from tests.factories import make_task
 
 
-@pytest.fixture
-def russian(tmp_path: Path) -> Iterator[None]:
-    """The staff fragment compiled and active beside the project's catalogs."""
-    target = tmp_path / "locale" / "ru" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    polib.pofile(str(FRAGMENT)).save_as_mofile(str(target / "django.mo"))
-    paths = [str(tmp_path / "locale"), *map(str, settings.LOCALE_PATHS)]
-    with override_settings(LOCALE_PATHS=paths):
-        yield
-
-
-def test_it_translates_every_entry_of_the_fragment() -> None:
-    catalog = polib.pofile(str(FRAGMENT))
-    assert catalog.metadata["Plural-Forms"].startswith("nplurals=3;")
-    assert not catalog.untranslated_entries() and not catalog.fuzzy_entries()
-    assert catalog.percent_translated() == 100
-
-
-@pytest.mark.usefixtures("russian")
 def test_it_explains_failure_reasons_in_russian() -> None:
     with translation.override("ru"):
         provider = describe_failure("CONTENT_VIOLATION")
@@ -62,7 +31,6 @@ def test_it_explains_failure_reasons_in_russian() -> None:
     assert describe_failure("CONTENT_VIOLATION").startswith("The prompt or images")
 
 
-@pytest.mark.usefixtures("russian")
 def test_it_describes_delivery_findings_in_russian() -> None:
     finding = {"kind": "duration", "ordered": 8, "delivered": 2.0}
     with translation.override("ru"):
@@ -73,7 +41,6 @@ def test_it_describes_delivery_findings_in_russian() -> None:
     assert describe(finding) == "Delivered 2.0 s of 8 s ordered"
 
 
-@pytest.mark.usefixtures("russian")
 def test_it_counts_durations_with_russian_plurals() -> None:
     with translation.override("ru"):
         texts = [_seconds(days * 86400) for days in (2, 5, 21)]
@@ -82,7 +49,6 @@ def test_it_counts_durations_with_russian_plurals() -> None:
     assert short == "70 с"
 
 
-@pytest.mark.usefixtures("russian")
 def test_it_renders_the_overview_in_russian(
     client: Client, staff: Any, alice: Any
 ) -> None:
@@ -112,7 +78,6 @@ def test_it_renders_the_overview_in_russian(
     assert 'class="state-failed"' in page
 
 
-@pytest.mark.usefixtures("russian")
 def test_it_speaks_russian_in_the_task_admin(
     client: Client, staff: Any, alice: Any
 ) -> None:
@@ -134,7 +99,6 @@ def test_it_speaks_russian_in_the_task_admin(
     assert "Соответствует заказу." in change
 
 
-@pytest.mark.usefixtures("russian")
 def test_it_shows_what_staff_stored_in_the_members_language(alice: Any) -> None:
     from generations import staff_services
 
@@ -165,7 +129,6 @@ def test_it_shows_what_staff_stored_in_the_members_language(alice: Any) -> None:
     )
 
 
-@pytest.mark.usefixtures("russian")
 def test_it_names_worker_cluster_states_in_russian() -> None:
     from generations.overview.live import Cluster
 

@@ -17,12 +17,12 @@ from generations.apixo.client import AuthError
 from generations.models import (
     CreditAccount,
     FailCode,
-    GenerationTask,
     LedgerEntry,
     RateBucket,
     State,
 )
 from generations.pipeline import dispatch
+from tests.factories import make_task
 
 pytestmark = pytest.mark.django_db
 
@@ -46,18 +46,6 @@ def provider(monkeypatch: pytest.MonkeyPatch) -> FakeClient:
     fake = FakeClient(74.87)
     monkeypatch.setattr("generations.pipeline.common.get_client", lambda: fake)
     return fake
-
-
-def make_task(owner: Any, state: str, created_at: dt.datetime, **fields: Any) -> Any:
-    fields.setdefault("cost", 16)
-    fields.setdefault("duration", 4)
-    return GenerationTask.objects.create(
-        owner=owner,
-        state=state,
-        prompt="a quiet harbour at dawn",
-        created_at=created_at,
-        **fields,
-    )
 
 
 def settle(task: Any, kind: str, at: dt.datetime) -> None:

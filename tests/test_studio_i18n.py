@@ -13,7 +13,8 @@ from django.utils import translation
 from generations.durations import format_seconds
 from generations.models import State
 from generations.views.cards import BatchSummary
-from tests.test_views_dashboard import html, queue
+from tests.factories import html
+from tests.factories import queue_short as queue
 
 
 @pytest.fixture(autouse=True)

@@ -21,6 +21,7 @@ from generations.models import (
     State,
 )
 from tests.factories import make_finished_task
+from tests.factories import queue_short as queue
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 VALID = {
@@ -39,17 +40,6 @@ def png() -> SimpleUploadedFile:
     out = io.BytesIO()
     Image.new("RGB", (48, 32), (220, 120, 20)).save(out, "PNG")
     return SimpleUploadedFile("frame.png", out.getvalue(), content_type="image/png")
-
-
-def queue(
-    owner: Any, prompt: str = "A fox in the snow", **fields: Any
-) -> GenerationTask:
-    params = services.GenerationParams(prompt=prompt, duration=4, resolution="480p")
-    [task] = services.create_generations(owner=owner, variants=[params])
-    if fields:
-        GenerationTask.objects.filter(pk=task.pk).update(**fields)
-        task.refresh_from_db()
-    return task
 
 
 def balance(user: Any) -> int:

@@ -1,10 +1,16 @@
-"""What every browser test shares: logging a member in through the real form."""
+"""What browser tests share: logging in through the real form, overview data."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
+
+from generations import overview
+from generations.models import GenerationTask, State
 
 
 def log_in(
@@ -25,3 +31,44 @@ def log_in(
     page.get_by_role("button", name="Log in").click()
     expect(page.locator(".topbar")).to_be_visible()
     page.wait_for_load_state("load")
+
+
+@pytest.fixture
+def provider_balance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The provider's balance as the scheduled worker job would have cached it."""
+
+    class Balance:
+        def get_balance(self) -> float:
+            return 74.87
+
+    monkeypatch.setattr("generations.pipeline.common.get_client", Balance)
+    overview.refresh_provider_balance()  # what the scheduled worker job does
+
+
+def seed_overview(owner: Any) -> GenerationTask:
+    now = timezone.now()
+    for days in (0, 0, 1, 3):
+        GenerationTask.objects.create(
+            owner=owner,
+            prompt="a fox in the snow",
+            cost=16,
+            state=State.SUCCEEDED,
+            created_at=now - dt.timedelta(days=days),
+        )
+    GenerationTask.objects.create(
+        owner=owner,
+        prompt="a fox in the rain",
+        cost=16,
+        state=State.FAILED,
+        fail_code="GENERATION_FAILED",
+        created_at=now,
+    )
+    return GenerationTask.objects.create(
+        owner=owner,
+        prompt="a fox at night",
+        cost=16,
+        state=State.UNKNOWN,
+        created_at=now - dt.timedelta(minutes=30),
+        state_changed_at=now - dt.timedelta(minutes=30),
+        last_error="read timed out",
+    )

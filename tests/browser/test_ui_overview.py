@@ -2,57 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from generations import overview
 from generations.models import GenerationTask, State
 from tests.browser.conftest import log_in
+from tests.browser.conftest import seed_overview as seed
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _provider(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Balance:
-        def get_balance(self) -> float:
-            return 74.87
-
-    monkeypatch.setattr("generations.pipeline.common.get_client", Balance)
-    overview.refresh_provider_balance()  # what the scheduled worker job does
-
-
-def seed(owner: Any) -> GenerationTask:
-    now = timezone.now()
-    for days in (0, 0, 1, 3):
-        GenerationTask.objects.create(
-            owner=owner,
-            prompt="a fox in the snow",
-            cost=16,
-            state=State.SUCCEEDED,
-            created_at=now - dt.timedelta(days=days),
-        )
-    GenerationTask.objects.create(
-        owner=owner,
-        prompt="a fox in the rain",
-        cost=16,
-        state=State.FAILED,
-        fail_code="GENERATION_FAILED",
-        created_at=now,
-    )
-    return GenerationTask.objects.create(
-        owner=owner,
-        prompt="a fox at night",
-        cost=16,
-        state=State.UNKNOWN,
-        created_at=now - dt.timedelta(minutes=30),
-        state_changed_at=now - dt.timedelta(minutes=30),
-        last_error="read timed out",
-    )
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("provider_balance"),
+]
 
 
 def test_it_shows_the_overview_to_staff(

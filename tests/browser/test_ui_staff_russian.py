@@ -8,16 +8,13 @@ import pytest
 from django.test import Client
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_ui_overview import _provider, seed
-from tests.test_i18n_staff import russian
+from tests.browser.conftest import seed_overview as seed
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("russian"),
+    pytest.mark.usefixtures("provider_balance"),
 ]
-
-__all__ = ["_provider", "russian"]
 
 OVERFLOW = """() => [...document.querySelectorAll('main *')].filter(el => {
     const box = el.getBoundingClientRect();
