@@ -29,3 +29,10 @@ def sweep() -> dict[str, int]:
 def refresh_provider_balance() -> None:
     """Scheduled every minute (migration 0009): the overview only reads the cache."""
     live.refresh_provider_balance()
+
+
+def stitch_film(film_id: int) -> None:
+    """A storyboard's film (enqueued by the storyboard driver)."""
+    from generations.storyboards import film
+
+    film.stitch_film(film_id)

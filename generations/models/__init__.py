@@ -6,6 +6,7 @@ from generations.models.members import MemberLanguage
 from generations.models.operations import DispatcherLease
 from generations.models.presets import Preset
 from generations.models.sharing import Collection, CollectionItem, ShareLink
+from generations.models.storyboards import Film, Shot, Storyboard
 from generations.models.tasks import (
     IN_FLIGHT_STATES,
     POLLED_STATES,
@@ -15,6 +16,7 @@ from generations.models.tasks import (
     FailCode,
     GenerationTask,
     InputImage,
+    Kind,
     Mode,
     RateBucket,
     Routing,
@@ -33,10 +35,12 @@ __all__ = [
     "CreditAccount",
     "Delivery",
     "FailCode",
+    "Film",
     "DispatcherLease",
     "Favourite",
     "GenerationTask",
     "InputImage",
+    "Kind",
     "LedgerEntry",
     "MemberLanguage",
     "Mode",
@@ -45,7 +49,9 @@ __all__ = [
     "RateBucket",
     "Routing",
     "ShareLink",
+    "Shot",
     "State",
+    "Storyboard",
     "TaskTransition",
     "VideoAsset",
 ]
