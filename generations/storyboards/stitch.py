@@ -28,7 +28,7 @@ import av
 from PIL import Image
 
 AUDIO_RATE = 44_100
-AUDIO_CHANNELS = 2
+LAYOUTS = {1: "mono", 2: "stereo"}
 AUDIO_FRAME = 1024
 # The fade at a hard cut, each side: long enough to remove the click, far too
 # short to hear as a fade.
@@ -58,6 +58,15 @@ class _Probe:
     signature: tuple[object, ...]
     frames: int
     has_audio: bool
+    channels: int
+
+
+@dataclass(frozen=True)
+class _Track:
+    """The film's sound: interleaved float samples of ``channels`` channels."""
+
+    samples: array[float]
+    channels: int
 
 
 def part_name(target: Path) -> str:
@@ -95,7 +104,12 @@ def stitch(
         starts.append(frame)
         frame += probe.frames
     total_frames = frame
-    audio = _timeline(clips, probes, starts, overlaps, fps, total_frames)
+    # Mono unless some take has stereo sound: half the (slow) AAC encoding.
+    channels = 2 if any(p.channels > 1 for p in probes) else 1
+    audio = _Track(
+        _timeline(clips, probes, (starts, overlaps), fps, total_frames, channels),
+        channels,
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / part_name(target)
     with contextlib.suppress(FileNotFoundError):
@@ -136,43 +150,48 @@ def _probe(path: Path) -> _Probe:
             stream.time_base,
         )
         frames = sum(1 for p in container.demux(stream) if p.size)
-        has_audio = bool(container.streams.audio)
-    return _Probe(signature=signature, frames=frames, has_audio=has_audio)
+        audio = container.streams.audio
+        channels = audio[0].codec_context.channels if audio else 0
+    return _Probe(
+        signature=signature, frames=frames, has_audio=bool(audio), channels=channels
+    )
 
 
 # ---------- audio ----------
 
 
-def _decode_audio(path: Path) -> array[float]:
+def _decode_audio(path: Path, channels: int) -> array[float]:
     samples: array[float] = array("f")
     with av.open(str(path)) as container:
         if not container.streams.audio:
             return samples
-        resampler = av.AudioResampler(format="flt", layout="stereo", rate=AUDIO_RATE)
+        resampler = av.AudioResampler(
+            format="flt", layout=LAYOUTS[channels], rate=AUDIO_RATE
+        )
         for frame in container.decode(container.streams.audio[0]):
             for out in resampler.resample(frame):
-                samples.frombytes(bytes(out.planes[0])[: out.samples * 8])
+                samples.frombytes(bytes(out.planes[0])[: out.samples * 4 * channels])
         for out in resampler.resample(None):
-            samples.frombytes(bytes(out.planes[0])[: out.samples * 8])
+            samples.frombytes(bytes(out.planes[0])[: out.samples * 4 * channels])
     return samples
 
 
 def _timeline(
     clips: list[Clip],
     probes: list[_Probe],
-    starts: list[int],
-    overlaps: list[int],
+    placing: tuple[list[int], list[int]],
     fps: int,
     total_frames: int,
+    ch: int,
 ) -> array[float]:
-    """The film's interleaved stereo samples, every clip faded at its cuts."""
-    ch = AUDIO_CHANNELS
+    """The film's interleaved samples, every clip faded at its cuts."""
+    starts, overlaps = placing
     total = _samples(total_frames, fps)
     timeline = array("f", bytes(4 * ch * total))
     hard = round(HARD_CUT_FADE * AUDIO_RATE)
     for index, (clip, probe) in enumerate(zip(clips, probes, strict=True)):
         length = _samples(probe.frames, fps)
-        sound = _decode_audio(clip.path) if probe.has_audio else array("f")
+        sound = _decode_audio(clip.path, ch) if probe.has_audio else array("f")
         # Exactly the clip's video length: cut or padded with silence.
         del sound[length * ch :]
         missing = length * ch - len(sound)
@@ -182,9 +201,9 @@ def _timeline(
         after = overlaps[index + 1] if index + 1 < len(clips) else 0
         fade_out = _samples(after, fps) if after else hard
         if index > 0:
-            _ramp(sound, 0, fade_in, rising=True)
+            _ramp(sound, ch, 0, fade_in, rising=True)
         if index + 1 < len(clips):
-            _ramp(sound, length - fade_out, fade_out, rising=False)
+            _ramp(sound, ch, length - fade_out, fade_out, rising=False)
         offset = _samples(starts[index], fps)
         mixed = _samples(overlaps[index], fps)  # the part laid over the previous
         for i in range(mixed * ch):
@@ -200,9 +219,10 @@ def _samples(frames: int, fps: int) -> int:
     return round(frames * AUDIO_RATE / fps)
 
 
-def _ramp(sound: array[float], start: int, count: int, *, rising: bool) -> None:
+def _ramp(
+    sound: array[float], ch: int, start: int, count: int, *, rising: bool
+) -> None:
     """An equal-power fade over ``count`` stereo samples from ``start``."""
-    ch = AUDIO_CHANNELS
     for n in range(max(0, count)):
         t = (n + 0.5) / count
         gain = math.sin(t * math.pi / 2) if rising else math.cos(t * math.pi / 2)
@@ -212,18 +232,22 @@ def _ramp(sound: array[float], start: int, count: int, *, rising: bool) -> None:
                 sound[base + c] *= gain
 
 
-def _audio_stream(out: av.container.OutputContainer) -> av.AudioStream:
-    stream = out.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
+def _audio_stream(out: av.container.OutputContainer, ch: int) -> av.AudioStream:
+    stream = out.add_stream("aac", rate=AUDIO_RATE, layout=LAYOUTS[ch])
+    # FFmpeg's default "twoloop" coder costs ~5 s per film minute here; "fast"
+    # is several times quicker and plenty for the simulator's (and most) sound.
+    stream.codec_context.options = {"aac_coder": "fast"}
+    stream.bit_rate = 96_000 * ch
     return stream
 
 
-def _audio_frames(timeline: array[float]) -> Iterator[av.AudioFrame]:
-    ch = AUDIO_CHANNELS
+def _audio_frames(track: _Track) -> Iterator[av.AudioFrame]:
+    timeline, ch = track.samples, track.channels
     total = len(timeline) // ch
     raw = memoryview(timeline.tobytes())
     for pts in range(0, total, AUDIO_FRAME):
         n = min(AUDIO_FRAME, total - pts)
-        frame = av.AudioFrame(format="flt", layout="stereo", samples=n)
+        frame = av.AudioFrame(format="flt", layout=LAYOUTS[ch], samples=n)
         frame.planes[0].update(bytes(raw[pts * ch * 4 : (pts + n) * ch * 4]))
         frame.sample_rate = AUDIO_RATE
         frame.pts = pts
@@ -234,10 +258,10 @@ def _audio_frames(timeline: array[float]) -> Iterator[av.AudioFrame]:
 class _AudioMux:
     """Encodes the timeline lazily, keeping it just ahead of the video's clock."""
 
-    def __init__(self, out: av.container.OutputContainer, timeline: array[float]):
+    def __init__(self, out: av.container.OutputContainer, track: _Track) -> None:
         self.out = out
-        self.stream = _audio_stream(out)
-        self.frames = _audio_frames(timeline)
+        self.stream = _audio_stream(out, track.channels)
+        self.frames = _audio_frames(track)
         self.done_until = 0.0
 
     def until(self, seconds: float) -> None:
@@ -260,7 +284,7 @@ class _AudioMux:
 def _copy_video(
     out: av.container.OutputContainer,
     clips: list[Clip],
-    timeline: array[float],
+    timeline: _Track,
     fps: int,
     total_frames: int,
     report: Progress,
@@ -300,7 +324,7 @@ def _encode_video(
     clips: list[Clip],
     probes: list[_Probe],
     overlaps: list[int],
-    timeline: array[float],
+    timeline: _Track,
     size: tuple[int, int, int],
     report: Progress,
 ) -> None:
