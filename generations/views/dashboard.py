@@ -40,6 +40,10 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     if chosen is not None:
         # A preset sets the parameters; a prompt in the same link is kept.
         initial.update(forms.initial_from_preset(chosen.params))
+    # Continue / Use this frame (views/storyboards.py) hands over a stored frame.
+    continued = forms.kept_image_from_query(request.GET, owner=request.user)
+    if continued is not None:
+        initial["start_image_ref"] = request.GET["start_image_ref"]
     form = forms.GenerationForm(initial=initial, owner=request.user)
     tasks = GenerationTask.objects.in_task_list_of(request.user)
     if before:
@@ -48,6 +52,8 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     context = _page_context(request, form, rows[:PAGE_SIZE], newest_page=not before)
     context.update(_preset_context(presets, chosen))
     context["older_before"] = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
+    if continued is not None:
+        context["kept_images"] = {"start": continued}
     return render(request, TEMPLATE, context)
 
 
