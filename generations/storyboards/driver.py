@@ -100,7 +100,8 @@ def _queue(shot: Shot) -> bool:
         Shot.objects.filter(pk=shot.pk).update(note=str(refused)[:300])
         services.pause(shot.board_id, message)
         return False
-    except frames.FrameUnavailable:
+    except frames.FrameUnavailable as error:
+        log.warning("board %s shot %s: no last frame: %s", shot.board_id, shot.pk, error)
         Shot.objects.filter(pk=shot.pk).update(
             note=_("The previous shot's last frame could not be read.")
         )
