@@ -101,9 +101,13 @@ def _queue(shot: Shot) -> bool:
         services.pause(shot.board_id, message)
         return False
     except frames.FrameUnavailable as error:
-        log.warning("board %s shot %s: no last frame: %s", shot.board_id, shot.pk, error)
+        log.warning(
+            "board %s shot %s: no last frame: %s", shot.board_id, shot.pk, error
+        )
+        # Not retried each pass: the member asks again (New take) or picks
+        # another take of the previous shot.
         Shot.objects.filter(pk=shot.pk).update(
-            note=_("The previous shot's last frame could not be read.")
+            wanted=False, note=_("The previous shot's last frame could not be read.")
         )
         return True
     except services._AlreadyQueued:

@@ -22,8 +22,16 @@ def frame_at(path: Path | str, at: float | None = None) -> Image.Image:
     """The frame shown at ``at`` seconds (None: the last frame), as RGB.
 
     Seeks to the keyframe before the time and decodes forward, so a 12 s clip
-    costs one GOP of decoding, not the whole file.
+    costs one GOP of decoding, not the whole file; if the seek finds nothing
+    (a file without a usable index), decodes from the start instead.
     """
+    try:
+        return _frame_at(path, at, seek=True)
+    except FrameUnavailable:
+        return _frame_at(path, at, seek=False)
+
+
+def _frame_at(path: Path | str, at: float | None, *, seek: bool) -> Image.Image:
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
@@ -34,7 +42,8 @@ def frame_at(path: Path | str, at: float | None = None) -> Image.Image:
             if target is None:
                 duration = container.duration or 0
                 target = max(0.0, duration / av.time_base - 1.0)
-            container.seek(int(target / base), stream=stream, backward=True)
+            if seek:
+                container.seek(int(target / base), stream=stream, backward=True)
             picked: av.VideoFrame | None = None
             for frame in container.decode(stream):
                 if (
