@@ -5,6 +5,7 @@ duration of its takes (minus the crossfade's overlap)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -77,6 +78,9 @@ def test_it_makes_a_film_of_a_three_shot_board(
     page.get_by_test_id("make-film").click()
     link = page.get_by_test_id("film-link")
     expect(link).to_be_visible(timeout=120_000)
+    if os.environ.get("STORYBOARD_SCREENSHOT"):  # the README's picture
+        page.set_viewport_size({"width": 1280, "height": 1100})
+        page.screenshot(path=os.environ["STORYBOARD_SCREENSHOT"], full_page=True)
     film = Film.objects.get()
     assert film.state == Film.State.SUCCEEDED and film.stream_copy is False
     link.click()
