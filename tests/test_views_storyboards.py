@@ -144,9 +144,12 @@ def test_it_shows_the_film_as_a_video_marked_as_film(
     detail = client.get(reverse("video_detail", args=[film.task_id]))
     assert detail.status_code == 200
     assert "version 1" in detail.content.decode()
+    assert detail.content.decode().count("shot 0") == 1  # its shots listed
+    assert "shot 1" in detail.content.decode()
     assert "Remix" not in detail.content.decode()
     gallery = client.get(reverse("gallery"))
     assert f"/videos/{film.task_id}/" in gallery.content.decode()
+    assert 'class="badge-film"' in gallery.content.decode()
     assert client.get(reverse("video_file", args=[film.task_id])).status_code in (
         200,
         206,

@@ -176,3 +176,11 @@ class Film(models.Model):
 
     def __str__(self) -> str:
         return f"Film v{self.version} of board {self.board_id}"
+
+    def shot_prompts(self) -> list[str]:
+        """The prompts of the takes it was made of, in film order (one query)."""
+        ids = [int(step["take"]) for step in self.plan]
+        prompts = dict(
+            GenerationTask.objects.filter(pk__in=ids).values_list("pk", "prompt")
+        )
+        return [prompts[pk] for pk in ids if pk in prompts]

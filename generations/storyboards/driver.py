@@ -97,7 +97,8 @@ def _queue(shot: Shot) -> bool:
         message = _("Paused: %(reason)s It resumes when credits arrive.") % {
             "reason": str(refused)
         }
-        Shot.objects.filter(pk=shot.pk).update(note=str(refused)[:300])
+        if shot.note != str(refused)[:300]:
+            Shot.objects.filter(pk=shot.pk).update(note=str(refused)[:300])
         services.pause(shot.board_id, message)
         return False
     except frames.FrameUnavailable as error:
