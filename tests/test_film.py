@@ -153,3 +153,26 @@ def test_it_makes_the_film_again_after_a_worker_is_killed(
     assert not part.exists()
     assert streams(film)["frames"] == 36 * 24 - 2 * 12
     assert GenerationTask.objects.filter(kind=Kind.FILM).count() == 1
+
+
+@pytest.mark.django_db
+def test_it_gives_up_on_a_film_after_three_dead_workers(alice: Any) -> None:
+    board = board_with_takes(alice, takes=[(4, False)])
+    film = services.make_film(owner=alice, board=board)
+    sent: list[int] = []
+    for _ in range(driver.MAX_FILM_ATTEMPTS):
+        # Each worker "dies": the lease is taken, then runs out.
+        assert driver.dispatch_films(enqueue=lambda _f, pk: sent.append(pk)) == 1
+        Film.objects.filter(pk=film.pk).update(lease_until=None)
+    assert driver.dispatch_films(enqueue=lambda _f, pk: sent.append(pk)) == 0
+    film.refresh_from_db()
+    assert film.state == Film.State.FAILED and film.error
+    assert sent == [film.pk] * driver.MAX_FILM_ATTEMPTS
+
+
+@pytest.mark.django_db
+def test_it_never_hands_a_leased_film_to_a_second_worker(alice: Any) -> None:
+    board = board_with_takes(alice, takes=[(4, False)])
+    services.make_film(owner=alice, board=board)
+    assert driver.dispatch_films(enqueue=lambda _f, _pk: None) == 1
+    assert driver.dispatch_films(enqueue=lambda _f, _pk: None) == 0

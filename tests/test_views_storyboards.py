@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from generations.models import Film, Shot, Storyboard
+from generations.models import Film, GenerationTask, InputImage, Shot, Storyboard
 from generations.storyboards import services
 from tests.storyboard_helpers import board_with_takes
 
@@ -122,12 +122,12 @@ def test_it_continues_from_a_videos_last_frame(client: Client, alice: Any) -> No
     assert 'name="start_image_ref"' in body
     image = page.context["kept_images"]["start"]
     assert (image.width, image.height) == (take.video.width, take.video.height)
-    assert (
-        client.post(
-            reverse("video_continue", args=[take.pk]), {"at": "abc"}
-        ).status_code
-        == 400
-    )
+    for bad in ("abc", "inf", "nan", "-1"):
+        response = client.post(reverse("video_continue", args=[take.pk]), {"at": bad})
+        assert response.status_code == 400, bad
+    at = client.post(reverse("video_continue", args=[take.pk]), {"at": "1.5"})
+    assert at.status_code == 302
+    assert client.get(reverse("video_continue", args=[take.pk])).status_code == 405
 
 
 def test_it_shows_the_film_as_a_video_marked_as_film(
@@ -154,3 +154,15 @@ def test_it_shows_the_film_as_a_video_marked_as_film(
         200,
         206,
     )
+
+
+def test_a_stranger_cannot_continue_from_a_private_video(
+    client: Client, alice: Any, bob: Any
+) -> None:
+    board = board_with_takes(alice, takes=[(4, False)])
+    take = Shot.objects.get(board=board).chosen_take
+    assert take is not None
+    GenerationTask.objects.filter(pk=take.pk).update(is_private=True)
+    login(client, bob)
+    assert client.post(reverse("video_continue", args=[take.pk])).status_code == 404
+    assert not InputImage.objects.filter(owner=bob).exists()

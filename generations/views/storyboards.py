@@ -8,6 +8,7 @@ anyone else); a stranger's board is a 404.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import urlencode
 
@@ -407,8 +408,10 @@ def video_continue(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     at: float | None = None
     if raw:
         try:
-            at = max(0.0, float(raw))
+            at = float(raw)
         except ValueError:
+            at = math.nan
+        if not math.isfinite(at) or at < 0:
             return HttpResponseBadRequest("at must be a number of seconds")
     try:
         image = frames.store_frame(task.video, owner=request.user, at=at)
