@@ -150,6 +150,16 @@ def test_it_shows_the_film_as_a_video_marked_as_film(
     gallery = client.get(reverse("gallery"))
     assert f"/videos/{film.task_id}/" in gallery.content.decode()
     assert 'class="badge-film"' in gallery.content.decode()
+    # Collected and shared like any video; never "generated again".
+    from generations import services as task_services
+
+    _, added = task_services.collect_videos(
+        owner=alice, task_ids=[film.task_id], collection=None, title="Films"
+    )
+    assert added == 1
+    retry = client.post(reverse("task_retry", args=[film.task_id]))
+    assert retry.status_code == 302
+    assert GenerationTask.objects.filter(retry_of=film.task_id).count() == 0
     assert client.get(reverse("video_file", args=[film.task_id])).status_code in (
         200,
         206,

@@ -11,11 +11,18 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from generations import credits, forms, services
 from generations.apixo import contract
-from generations.models import IN_FLIGHT_STATES, GenerationTask, InputImage, Preset
+from generations.models import (
+    IN_FLIGHT_STATES,
+    GenerationTask,
+    InputImage,
+    Kind,
+    Preset,
+)
 from generations.params import GenerationParams
 from generations.views.cards import TaskCard
 from generations.views.common import AuthedHttpRequest, own_task_or_404
@@ -296,6 +303,9 @@ def task_retry(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     task = own_task_or_404(request, pk)
     if not task.is_terminal:
         messages.error(request, "A task still in flight cannot be retried yet.")
+        return _retry_answer(request, None, status=409)
+    if task.kind == Kind.FILM:  # made from its board (Make the film), not generated
+        messages.error(request, gettext("A film is made again from its storyboard."))
         return _retry_answer(request, None, status=409)
     try:
         new_task = services.retry_task(task)
