@@ -113,6 +113,10 @@ def test_it_continues_from_a_videos_last_frame(client: Client, alice: Any) -> No
     take = Shot.objects.get(board=board).chosen_take
     assert take is not None
     login(client, alice)
+    card = client.get(reverse("dashboard")).content.decode()
+    assert reverse("video_continue", args=[take.pk]) in card  # on the card
+    detail = client.get(reverse("video_detail", args=[take.pk])).content.decode()
+    assert "Use this frame" in detail and "data-frame-form" in detail
     response = client.post(reverse("video_continue", args=[take.pk]))
     assert response.status_code == 302
     assert "mode=image-to-video" in response["Location"]
