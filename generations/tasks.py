@@ -34,3 +34,10 @@ def refresh_provider_balance() -> None:
 
 def clean_upload_drafts() -> dict[str, int]:
     return images.clean_drafts()
+
+
+def stitch_film(film_id: int) -> None:
+    """A storyboard's film (enqueued by the storyboard driver)."""
+    from generations.storyboards import film
+
+    film.stitch_film(film_id)

@@ -4,6 +4,7 @@ from django.urls import URLPattern, path
 
 import generations.views.collections as collection_views
 import generations.views.sharing as sharing_views
+import generations.views.storyboards as board_views
 from generations.views import credits as credits_views
 from generations.views import (
     dashboard,
@@ -129,4 +130,27 @@ urlpatterns: list[URLPattern] = [
     ),
     path("s/", sharing_views.share_not_found),
     path("s/<path:rest>", sharing_views.share_not_found, name="share_not_found"),
+    # Storyboards (issue #15)
+    path("storyboards/", board_views.board_list, name="storyboard_list"),
+    path("storyboards/new/", board_views.board_create, name="storyboard_create"),
+    path("storyboards/<int:pk>/", board_views.board_detail, name="storyboard_detail"),
+    path("storyboards/<int:pk>/shots/", board_views.shot_add, name="shot_add"),
+    path(
+        "storyboards/<int:pk>/order/", board_views.shots_reorder, name="shots_reorder"
+    ),
+    path(
+        "storyboards/<int:pk>/generate/",
+        board_views.board_generate,
+        name="storyboard_generate",
+    ),
+    path("storyboards/<int:pk>/film/", board_views.film_make, name="film_make"),
+    path("films/<int:pk>/delete/", board_views.film_delete, name="film_delete"),
+    path("shots/<int:pk>/edit/", board_views.shot_edit, name="shot_edit"),
+    path("shots/<int:pk>/move/", board_views.shot_move, name="shot_move"),
+    path("shots/<int:pk>/delete/", board_views.shot_delete, name="shot_delete"),
+    path("shots/<int:pk>/take/", board_views.take_choose, name="take_choose"),
+    path("shots/<int:pk>/new-take/", board_views.shot_new_take, name="shot_new_take"),
+    path(
+        "videos/<int:pk>/continue/", board_views.video_continue, name="video_continue"
+    ),
 ]

@@ -1,7 +1,8 @@
 """Every URL in the URLconf, as anonymous, the owner, another member and staff.
 
 Alice owns one of everything (a private finished video with its frame, a
-collection, a share link, a preset, a ledger entry), each marked with MARKER.
+collection, a share link, a preset, a ledger entry, a storyboard with a shot
+whose take is that video, and a film), each marked with MARKER.
 Nobody else may see a marked page or change her things through member pages;
 anonymous visitors reach only the public pages; staff pages are staff-only.
 A new URL must be classified here (``test_it_classifies_every_url``).
@@ -25,10 +26,13 @@ from generations import credits, images, sharing
 from generations.models import (
     Collection,
     CollectionItem,
+    Film,
     GenerationTask,
     InputImage,
     Preset,
     ShareLink,
+    Shot,
+    Storyboard,
 )
 from tests.factories import make_finished_task, queue_task
 
@@ -81,6 +85,18 @@ OBJECT_PAGES = {
     "collection_add_video",
     "link_create_for_video",
     "link_revoke",
+    "storyboard_detail",
+    "shot_add",
+    "shots_reorder",
+    "storyboard_generate",
+    "film_make",
+    "film_delete",
+    "shot_edit",
+    "shot_move",
+    "shot_delete",
+    "take_choose",
+    "shot_new_take",
+    "video_continue",
 }
 # Member pages about the member's own things, with no object in the address.
 OWN_PAGES = {
@@ -101,6 +117,8 @@ OWN_PAGES = {
     "share_links",
     "ops_banner",
     "tasks_cancel_queued",
+    "storyboard_list",
+    "storyboard_create",
 }
 
 
@@ -143,6 +161,9 @@ class Cast:
     share_token: str
     frame_token: str
     preset: Preset
+    board: Storyboard
+    shot: Shot
+    film: Film
 
 
 def png() -> bytes:
@@ -165,8 +186,15 @@ def cast(alice: Any, bob: Any, staff: Any, request: Any) -> Cast:
     new = sharing.create_link(owner=alice, collection=collection)
     preset = Preset.objects.create(owner=alice, name=f"{MARKER} preset", params={})
     credits.grant(user=alice, amount=5, reason=f"{MARKER} grant")
+    board = Storyboard.objects.create(owner=alice, title=f"{MARKER} board")
+    shot = Shot.objects.create(
+        board=board, position=1, prompt=f"{MARKER} shot", duration=4, chosen_take=task
+    )
+    film = Film.objects.create(board=board, version=1, plan=[{"take": task.pk}])
     flag = "is_private" if request.param == "private" else "hidden"
-    GenerationTask.objects.filter(pk=task.pk).update(**{flag: True})
+    GenerationTask.objects.filter(pk=task.pk).update(shot=shot, **{flag: True})
+    # The board follows the same rule (models/storyboards.py): private or hidden.
+    Storyboard.objects.filter(pk=board.pk).update(**{flag: True})
     task.refresh_from_db()
     return Cast(
         alice=alice,
@@ -180,6 +208,9 @@ def cast(alice: Any, bob: Any, staff: Any, request: Any) -> Cast:
         share_token=new.token,
         frame_token=images.signed_url_for(frame).rstrip("/").rsplit("/", 1)[-1],
         preset=preset,
+        board=board,
+        shot=shot,
+        film=film,
     )
 
 
@@ -201,6 +232,24 @@ def url_for(route: Route, cast: Cast) -> str:
         values["token"] = cast.frame_token
     if route.name == "link_revoke":
         values["pk"] = cast.link.pk
+    if route.name in {
+        "storyboard_detail",
+        "shot_add",
+        "shots_reorder",
+        "storyboard_generate",
+        "film_make",
+    }:
+        values["pk"] = cast.board.pk
+    if route.name in {
+        "shot_edit",
+        "shot_move",
+        "shot_delete",
+        "take_choose",
+        "shot_new_take",
+    }:
+        values["pk"] = cast.shot.pk
+    if route.name == "film_delete":
+        values["pk"] = cast.film.pk
     if route.name in {"share_page", "share_video_file", "share_poster"}:
         values["token"] = cast.share_token
     if route.name is None:
@@ -222,6 +271,12 @@ def post_body(cast: Cast) -> dict[str, Any]:
         "expiry": "7d",
         "direction": "up",
         "position": "0",
+        "prompt": "hijacked prompt",
+        "duration": "4",
+        "start": "text",
+        "shot": [str(cast.shot.pk)],
+        "take": str(cast.task.pk),
+        "redo_following": "1",
     }
 
 
@@ -268,6 +323,11 @@ def alice_untouched(cast: Cast) -> None:
     assert ShareLink.objects.get(pk=cast.link.pk).revoked_at is None
     assert Preset.objects.filter(pk=cast.preset.pk, name=f"{MARKER} preset").exists()
     assert not task.favourites.exclude(user=cast.alice).exists()
+    shot = Shot.objects.get(pk=cast.shot.pk)
+    assert (shot.prompt, shot.wanted) == (f"{MARKER} shot", False)
+    assert Shot.objects.filter(board=cast.board).count() == 1
+    assert Film.objects.filter(board=cast.board).count() == 1
+    assert GenerationTask.objects.filter(shot=shot).count() == 1
 
 
 def is_login_redirect(response: Any) -> bool:
@@ -336,12 +396,13 @@ def test_it_lets_the_owner_reach_her_objects(client: Any, cast: Cast) -> None:
         "video_poster",
         "input_image",
         "collection_detail",
+        "storyboard_detail",
     }
     for route in routes():
         if route.name in readable:
             response = client.get(url_for(route, cast))
             assert response.status_code == 200, route.route
-    for name in ("credit_history", "collection_list"):
+    for name in ("credit_history", "collection_list", "storyboard_list"):
         assert MARKER in client.get(reverse(name)).content.decode(), name
 
 

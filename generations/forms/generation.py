@@ -342,6 +342,15 @@ def _unique(values: list[Any]) -> list[Any]:
     return list(dict.fromkeys(values))
 
 
+def kept_image_from_query(
+    query: Mapping[str, str], *, owner: AbstractBaseUser
+) -> InputImage | None:
+    """The member's stored start frame a Continue link names (signed), if any."""
+    form = GenerationForm(data={"start_image_ref": query.get("start_image_ref", "")})
+    form.owner = owner
+    return form._kept_image("start", 0)
+
+
 def initial_from_query(query: Mapping[str, str]) -> dict[str, Any]:
     """Form initial values from a remix link, keeping only allowed values."""
     initial: dict[str, Any] = {}

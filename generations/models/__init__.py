@@ -15,6 +15,7 @@ from generations.models.operations import (
 from generations.models.presets import Preset
 from generations.models.remembered import RememberedParams
 from generations.models.sharing import Collection, CollectionItem, ShareLink
+from generations.models.storyboards import Film, Shot, Storyboard
 from generations.models.tasks import (
     IN_FLIGHT_STATES,
     POLLED_STATES,
@@ -24,6 +25,7 @@ from generations.models.tasks import (
     FailCode,
     GenerationTask,
     InputImage,
+    Kind,
     Mode,
     RateBucket,
     Routing,
@@ -44,10 +46,12 @@ __all__ = [
     "CreditAccount",
     "Delivery",
     "FailCode",
+    "Film",
     "DispatcherLease",
     "Favourite",
     "GenerationTask",
     "InputImage",
+    "Kind",
     "LedgerEntry",
     "MemberLanguage",
     "LoginSlot",
@@ -61,7 +65,9 @@ __all__ = [
     "RememberedParams",
     "Routing",
     "ShareLink",
+    "Shot",
     "State",
+    "Storyboard",
     "TaskTransition",
     "VideoAsset",
 ]

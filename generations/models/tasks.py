@@ -125,6 +125,13 @@ class Routing(models.TextChoices):
     OFFICIAL = "official", _("Official")
 
 
+class Kind(models.TextChoices):
+    CLIP = "clip", "Clip"
+    # A storyboard's stitched film (models/storyboards.py): made here, never sent
+    # to the provider, born succeeded with its video.
+    FILM = "film", "Film"
+
+
 class Delivery(models.TextChoices):
     POLLING = "polling", _("Polling")
     WEBHOOK = "webhook", _("Webhook")
@@ -275,6 +282,16 @@ class GenerationTask(models.Model):
     hidden = models.BooleanField(default=False)
     is_private = models.BooleanField(default=False)
 
+    kind = models.CharField(max_length=8, choices=Kind, default=Kind.CLIP)
+    # A storyboard shot's take (models/storyboards.py).
+    shot = models.ForeignKey(
+        "generations.Shot",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="takes",
+    )
+
     objects: ClassVar[GenerationTaskQuerySet] = GenerationTaskQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
@@ -297,7 +314,9 @@ class GenerationTask(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(duration__in=contract.DURATIONS),
+                # A film's length is the sum of its shots'.
+                condition=models.Q(duration__in=contract.DURATIONS)
+                | models.Q(kind=Kind.FILM),
                 name="task_duration_valid",
             ),
         ]

@@ -64,8 +64,16 @@ def dispatch_once(
         "resolve": _dispatch_due({State.UNKNOWN}, "resolve", now, enqueue, reads),
     }
     counts["submit"] = _dispatch_submits(now, enqueue) if gate.submitting else 0
+    counts["boards"] = _advance_storyboards(now, enqueue)
     cache.set(HEARTBEAT_KEY, now.timestamp(), timeout=None)
     return counts
+
+
+def _advance_storyboards(now: dt.datetime, enqueue: Enqueue) -> int:
+    # Continuing shots queued as their predecessors succeed; films to stitch.
+    from generations.storyboards import driver
+
+    return driver.advance(now=now, enqueue=enqueue)
 
 
 def _lease(task_id: int, now: dt.datetime) -> bool:

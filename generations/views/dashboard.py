@@ -20,6 +20,7 @@ from generations.models import (
     IN_FLIGHT_STATES,
     GenerationTask,
     InputImage,
+    Kind,
     Mode,
     Preset,
     RememberedParams,
@@ -53,6 +54,10 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     if chosen is not None:
         # A preset sets the parameters; a prompt in the same link is kept.
         initial.update(forms.initial_from_preset(chosen.params))
+    # Continue / Use this frame (views/storyboards.py) hands over a stored frame.
+    continued = forms.kept_image_from_query(request.GET, owner=request.user)
+    if continued is not None:
+        initial["start_image_ref"] = request.GET["start_image_ref"]
     form = forms.GenerationForm(initial=initial, owner=request.user)
     if request.htmx.target == "create-form":
         # A preset chosen with JavaScript: only the form changes.
@@ -71,6 +76,8 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     context["player"] = _newest_result(request)
     context.update(preset_context(presets, chosen))
     context["older_before"] = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
+    if continued is not None:
+        context["kept_images"] = {"start": continued}
     return render(request, TEMPLATE, context)
 
 
@@ -410,6 +417,9 @@ def task_retry(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         messages.error(
             request, gettext("A task still in flight cannot be retried yet.")
         )
+        return _retry_answer(request, None, status=409)
+    if task.kind == Kind.FILM:  # made from its board (Make the film), not generated
+        messages.error(request, gettext("A film is made again from its storyboard."))
         return _retry_answer(request, None, status=409)
     try:
         new_task = services.retry_task(task)

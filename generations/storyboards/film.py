@@ -1,0 +1,158 @@
+"""The film job: a worker stitches a board's chosen takes into a new version.
+
+The job takes a ``Film`` id (leased by the driver). A killed worker leaves the
+row ``stitching`` with a lease that runs out; the driver hands it to a worker
+again and the film is made from the start (the stitcher removes the old
+``.part`` file; the final name only ever holds a whole film).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from generations.models import (
+    Film,
+    GenerationTask,
+    Kind,
+    Mode,
+    State,
+    TaskTransition,
+    VideoAsset,
+)
+from generations.models.storyboards import FILM_FPS
+from generations.pipeline import media
+from generations.storyboards.stitch import Clip, stitch
+
+log = logging.getLogger(__name__)
+
+
+def film_path(film: Film) -> Path:
+    """Where this version's file lives, relative to MEDIA_ROOT."""
+    return Path("films") / f"board-{film.board_id}" / f"film-{film.pk}.mp4"
+
+
+def stitch_film(film_id: int) -> bool:
+    """Make the film; True when this call finished it."""
+    started = Film.objects.filter(
+        pk=film_id, state__in=[Film.State.QUEUED, Film.State.STITCHING]
+    ).update(state=Film.State.STITCHING, progress=0.0, error="")
+    if started != 1:
+        return False
+    film = Film.objects.select_related("board").get(pk=film_id)
+    takes = {
+        t.pk: t
+        for t in GenerationTask.objects.filter(
+            pk__in=[step["take"] for step in film.plan]
+        ).select_related("video")
+    }
+    missing = [
+        s["take"] for s in film.plan if not hasattr(takes.get(s["take"]), "video")
+    ]
+    if missing:
+        _fail(film_id, "A chosen take's video is gone; choose another take.")
+        return False
+    clips = [
+        Clip(
+            path=Path(takes[step["take"]].video.file.path),
+            cut=str(step["cut"]),
+            crossfade=float(step["crossfade"]),
+        )
+        for step in film.plan
+    ]
+    width, height = film.board.frame_size
+    media_root = Path(settings.MEDIA_ROOT)
+    relative = film_path(film)
+    result = stitch(
+        clips,
+        media_root / relative,
+        width=width,
+        height=height,
+        fps=FILM_FPS,
+        progress=lambda fraction: _progress(film_id, fraction),
+    )
+    poster = relative.with_suffix(".jpg")
+    media.write_poster(media_root / relative, media_root / poster)
+    info = media.probe(media_root / relative)
+    return _finish(film, relative, poster, info, stream_copy=result.stream_copy)
+
+
+def _progress(film_id: int, fraction: float) -> None:
+    # Each report renews the lease: a living worker is never taken over.
+    until = timezone.now() + dt.timedelta(seconds=settings.LEASE_SECONDS)
+    Film.objects.filter(pk=film_id, state=Film.State.STITCHING).update(
+        progress=round(fraction, 3), lease_until=until
+    )
+
+
+def _finish(
+    film: Film,
+    relative: Path,
+    poster: Path,
+    info: media.VideoInfo,
+    *,
+    stream_copy: bool,
+) -> bool:
+    path = Path(settings.MEDIA_ROOT) / relative
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    board = film.board
+    now = timezone.now()
+    with transaction.atomic():
+        task = GenerationTask.objects.create(
+            owner_id=board.owner_id,
+            kind=Kind.FILM,
+            state=State.SUCCEEDED,
+            mode=Mode.TEXT,
+            prompt=f"{board.title} (v{film.version})",
+            resolution=board.resolution,
+            aspect_ratio=board.aspect_ratio,
+            duration=max(1, round(info.duration_seconds)),
+            sound=info.has_audio,
+            routing=board.routing,
+            cost=0,
+            finished_at=now,
+            state_changed_at=now,
+        )
+        TaskTransition.objects.create(
+            task=task, from_state="", to_state=State.SUCCEEDED, reason="Film stitched"
+        )
+        VideoAsset.objects.create(
+            task=task,
+            file=str(relative),
+            poster=str(poster),
+            width=info.width,
+            height=info.height,
+            duration_seconds=info.duration_seconds,
+            has_audio=info.has_audio,
+            size_bytes=path.stat().st_size,
+            sha256=digest,
+        )
+        done = Film.objects.filter(pk=film.pk, state=Film.State.STITCHING).update(
+            state=Film.State.SUCCEEDED,
+            task=task,
+            progress=1.0,
+            stream_copy=stream_copy,
+            finished_at=now,
+            lease_until=None,
+        )
+        if done != 1:
+            transaction.set_rollback(True)
+            return False
+    log.info("film %s stitched (stream copy: %s)", film.pk, stream_copy)
+    return True
+
+
+def _fail(film_id: int, message: str) -> None:
+    Film.objects.filter(pk=film_id, state=Film.State.STITCHING).update(
+        state=Film.State.FAILED,
+        error=message,
+        finished_at=timezone.now(),
+        lease_until=None,
+    )

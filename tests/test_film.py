@@ -1,0 +1,178 @@
+"""Films: stitched from real MP4s, stream copy or re-encode as the cuts need,
+silence for silent takes, faded cuts, and a worker killed mid-stitch."""
+
+from __future__ import annotations
+
+import math
+from array import array
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from django.conf import settings
+
+from generations.models import Film, GenerationTask, Kind
+from generations.storyboards import driver, services
+from generations.storyboards.film import film_path, stitch_film
+from generations.storyboards.stitch import AUDIO_RATE, part_name
+from tests.processes import Stack, wait_until
+from tests.storyboard_helpers import board_with_takes
+
+FRAME = 1 / 24
+
+
+def make(owner: Any, **kwargs: Any) -> Film:
+    board = board_with_takes(owner, **kwargs)
+    film = services.make_film(owner=owner, board=board)
+    driver.dispatch_films(enqueue=lambda _func, film_id: stitch_film(film_id))
+    film.refresh_from_db()
+    assert film.state == Film.State.SUCCEEDED, film.error
+    return film
+
+
+def streams(film: Film) -> dict[str, Any]:
+    assert film.task is not None
+    path = film.task.video.file.path
+    with av.open(path) as container:
+        video = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(video))
+        return {
+            "frames": frames,
+            "size": (video.codec_context.width, video.codec_context.height),
+            "video": video.codec_context.name,
+            "audio": [a.codec_context.name for a in container.streams.audio],
+            "seconds": container.duration / av.time_base,
+        }
+
+
+def loudness(film: Film, start: float, end: float) -> float:
+    """RMS of the film's sound between two times (seconds)."""
+    assert film.task is not None
+    samples: array[float] = array("f")
+    with av.open(film.task.video.file.path) as container:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
+        for frame in container.decode(audio=0):
+            for out in resampler.resample(frame):
+                samples.frombytes(bytes(out.planes[0])[: out.samples * 4])
+    part = samples[int(start * AUDIO_RATE) : int(end * AUDIO_RATE)]
+    return math.sqrt(sum(x * x for x in part) / max(1, len(part)))
+
+
+@pytest.mark.django_db
+def test_it_stream_copies_hard_cuts_between_matching_takes(alice: Any) -> None:
+    film = make(alice, takes=[(4, True), (8, True), (4, True)])
+    assert film.stream_copy is True
+    found = streams(film)
+    assert found["video"] == "h264" and found["audio"] == ["aac"]
+    assert found["frames"] == 16 * 24
+    assert found["seconds"] == pytest.approx(16, abs=3 * FRAME)
+    assert film.task is not None and film.task.kind == Kind.FILM
+    assert film.task.video.duration_seconds == pytest.approx(16, abs=3 * FRAME)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("crossfade", [0.25, 1.0])
+def test_it_reencodes_crossfades_of_the_chosen_length(
+    alice: Any, crossfade: float
+) -> None:
+    film = make(
+        alice, takes=[(4, True), (4, True), (8, True)], cut="crossfade",
+        crossfade=crossfade,
+    )  # fmt: skip
+    assert film.stream_copy is False
+    found = streams(film)
+    overlap = round(crossfade * 24)
+    assert found["frames"] == 16 * 24 - 2 * overlap
+    assert found["seconds"] == pytest.approx(16 - 2 * crossfade, abs=2 * FRAME)
+
+
+@pytest.mark.django_db
+def test_it_reencodes_takes_of_another_size_to_the_boards(alice: Any) -> None:
+    film = make(alice, takes=[(4, False), (4, False)], take_resolution="480p",
+                resolution="720p")  # fmt: skip
+    assert film.stream_copy is False
+    found = streams(film)
+    assert found["size"] == (1280, 720)
+    assert found["frames"] == 8 * 24
+
+
+@pytest.mark.django_db
+def test_it_puts_silence_under_silent_takes(alice: Any) -> None:
+    film = make(alice, takes=[(4, True), (4, False), (4, True)])
+    # Silent takes alone differ in nothing but the audio: still a stream copy.
+    assert film.stream_copy is True
+    assert streams(film)["audio"] == ["aac"]
+    assert loudness(film, 0.5, 3.5) > 0.01
+    assert loudness(film, 4.5, 7.5) < 0.001
+    assert loudness(film, 8.5, 11.5) > 0.01
+
+
+@pytest.mark.django_db
+def test_it_fades_the_sound_at_a_hard_cut(alice: Any) -> None:
+    film = make(alice, takes=[(4, True), (4, True)])
+    # Right at the cut the sound is faded down: no click.
+    assert loudness(film, 4.0 - 0.003, 4.0 + 0.003) < 0.5 * loudness(film, 3.0, 3.9)
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_film_while_a_shot_has_no_finished_take(alice: Any) -> None:
+    board = board_with_takes(alice, takes=[(4, False)])
+    services.add_shot(owner=alice, board=board, prompt="later", duration=4)
+    with pytest.raises(services.Refused, match="Shots 2"):
+        services.make_film(owner=alice, board=board)
+    assert not Film.objects.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_it_makes_the_film_again_after_a_worker_is_killed(
+    stack: Stack, alice: Any
+) -> None:
+    board = board_with_takes(
+        alice, takes=[(12, True)] * 3, resolution="720p", cut="crossfade"
+    )
+    film = services.make_film(owner=alice, board=board)
+    target = Path(settings.MEDIA_ROOT) / film_path(film)
+    part = target.parent / part_name(target)
+    stack.start_dispatcher()
+    stack.start_workers()
+    wait_until(lambda: part.exists() and part.stat().st_size > 0, 60, "stitching")
+    stack.kill("worker")
+    film.refresh_from_db()
+    assert film.state == Film.State.STITCHING
+    assert not target.exists()  # no half film under the film's name
+    stack.start_workers()
+    wait_until(
+        lambda: Film.objects.get(pk=film.pk).state == Film.State.SUCCEEDED,
+        120,
+        "the film made again",
+    )
+    film.refresh_from_db()
+    assert film.attempts >= 2
+    assert not part.exists()
+    assert streams(film)["frames"] == 36 * 24 - 2 * 12
+    assert GenerationTask.objects.filter(kind=Kind.FILM).count() == 1
+
+
+@pytest.mark.django_db
+def test_it_gives_up_on_a_film_after_three_dead_workers(alice: Any) -> None:
+    board = board_with_takes(alice, takes=[(4, False)])
+    film = services.make_film(owner=alice, board=board)
+    sent: list[int] = []
+    for _ in range(driver.MAX_FILM_ATTEMPTS):
+        # Each worker "dies": the lease is taken, then runs out.
+        assert driver.dispatch_films(enqueue=lambda _f, pk: sent.append(pk)) == 1
+        Film.objects.filter(pk=film.pk).update(lease_until=None)
+    assert driver.dispatch_films(enqueue=lambda _f, pk: sent.append(pk)) == 0
+    film.refresh_from_db()
+    assert film.state == Film.State.FAILED and film.error
+    assert sent == [film.pk] * driver.MAX_FILM_ATTEMPTS
+
+
+@pytest.mark.django_db
+def test_it_never_hands_a_leased_film_to_a_second_worker(alice: Any) -> None:
+    board = board_with_takes(alice, takes=[(4, False)])
+    services.make_film(owner=alice, board=board)
+    assert driver.dispatch_films(enqueue=lambda _f, _pk: None) == 1
+    assert driver.dispatch_films(enqueue=lambda _f, _pk: None) == 0

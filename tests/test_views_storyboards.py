@@ -1,0 +1,182 @@
+"""Storyboard pages: happy paths, wrong methods, someone else's board, bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from generations.models import Film, GenerationTask, InputImage, Shot, Storyboard
+from generations.storyboards import services
+from tests.storyboard_helpers import board_with_takes
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client: Client, user: Any) -> Client:
+    client.force_login(user)
+    return client
+
+
+def test_it_creates_a_board_and_adds_shots(client: Client, alice: Any) -> None:
+    login(client, alice)
+    response = client.post(
+        reverse("storyboard_create"),
+        {"title": "Teaser", "aspect_ratio": "16:9", "resolution": "480p",
+         "routing": "auto", "sound": "on"},
+    )  # fmt: skip
+    board = Storyboard.objects.get()
+    assert response.status_code == 302 and board.owner == alice
+    for start in ("text", "continue"):
+        client.post(
+            reverse("shot_add", args=[board.pk]),
+            {"prompt": "a fox in the snow", "duration": "4", "start": start},
+        )
+    assert list(Shot.objects.values_list("start", flat=True)) == ["text", "continue"]
+    page = client.get(reverse("storyboard_detail", args=[board.pk]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Generate all" in body and "Total length 8 seconds" in body
+    assert client.get(reverse("storyboard_list")).status_code == 200
+
+
+def test_it_refuses_bad_input_and_wrong_methods(client: Client, alice: Any) -> None:
+    login(client, alice)
+    assert client.get(reverse("storyboard_create")).status_code == 405
+    client.post(reverse("storyboard_create"), {"title": "x", "aspect_ratio": "7:3"})
+    assert not Storyboard.objects.exists()
+    board = board_with_takes(alice, takes=[(4, False)])
+    response = client.post(
+        reverse("shot_add", args=[board.pk]),
+        {"prompt": "a fox", "duration": "5", "start": "text"},
+        follow=True,
+    )
+    assert "Choose one of the offered durations." in response.content.decode()
+    shot = Shot.objects.get()
+    assert client.post(reverse("shot_move", args=[shot.pk]), {}).status_code == 400
+    assert (
+        client.post(reverse("take_choose", args=[shot.pk]), {"take": "x"}).status_code
+        == 400
+    )
+
+
+def test_a_teammate_sees_a_board_but_cannot_change_it(
+    client: Client, alice: Any, bob: Any
+) -> None:
+    board = board_with_takes(alice, takes=[(4, False), (4, False)])
+    shot = Shot.objects.filter(board=board).first()
+    assert shot is not None
+    login(client, bob)
+    assert client.get(reverse("storyboard_detail", args=[board.pk])).status_code == 200
+    client.post(reverse("shot_edit", args=[shot.pk]), {"prompt": "bob was here"})
+    client.post(reverse("storyboard_generate", args=[board.pk]))
+    client.post(reverse("film_make", args=[board.pk]))
+    shot.refresh_from_db()
+    assert shot.prompt != "bob was here"
+    assert not Film.objects.exists()
+
+
+def test_a_private_board_is_a_404_for_others(
+    client: Client, alice: Any, bob: Any
+) -> None:
+    board = board_with_takes(alice, takes=[(4, False)])
+    Storyboard.objects.filter(pk=board.pk).update(is_private=True)
+    shot = Shot.objects.get()
+    login(client, bob)
+    assert client.get(reverse("storyboard_detail", args=[board.pk])).status_code == 404
+    assert client.post(reverse("shot_edit", args=[shot.pk])).status_code == 404
+    assert client.post(reverse("film_make", args=[board.pk])).status_code == 404
+
+
+def test_it_moves_shots_by_keyboard_buttons_and_by_drag_order(
+    client: Client, alice: Any
+) -> None:
+    board = board_with_takes(alice, takes=[(4, False), (4, False), (4, False)])
+    first, second, third = Shot.objects.filter(board=board).order_by("position")
+    login(client, alice)
+    client.post(reverse("shot_move", args=[third.pk]), {"direction": "up"})
+    order = list(Shot.objects.order_by("position").values_list("pk", flat=True))
+    assert order == [first.pk, third.pk, second.pk]
+    client.post(
+        reverse("shots_reorder", args=[board.pk]),
+        {"shot": [second.pk, first.pk, third.pk]},
+        headers={"HX-Request": "true"},
+    )
+    order = list(Shot.objects.order_by("position").values_list("pk", flat=True))
+    assert order == [second.pk, first.pk, third.pk]
+
+
+def test_it_continues_from_a_videos_last_frame(client: Client, alice: Any) -> None:
+    board = board_with_takes(alice, takes=[(4, False)])
+    take = Shot.objects.get(board=board).chosen_take
+    assert take is not None
+    login(client, alice)
+    card = client.get(reverse("dashboard")).content.decode()
+    assert reverse("video_continue", args=[take.pk]) in card  # on the card
+    detail = client.get(reverse("video_detail", args=[take.pk])).content.decode()
+    assert "Use this frame" in detail and "data-frame-form" in detail
+    response = client.post(reverse("video_continue", args=[take.pk]))
+    assert response.status_code == 302
+    assert "mode=image-to-video" in response["Location"]
+    assert "aspect_ratio=16%3A9" in response["Location"]
+    page = client.get(response["Location"])
+    body = page.content.decode()
+    assert 'name="start_image_ref"' in body
+    image = page.context["kept_images"]["start"]
+    assert (image.width, image.height) == (take.video.width, take.video.height)
+    for bad in ("abc", "inf", "nan", "-1"):
+        response = client.post(reverse("video_continue", args=[take.pk]), {"at": bad})
+        assert response.status_code == 400, bad
+    at = client.post(reverse("video_continue", args=[take.pk]), {"at": "1.5"})
+    assert at.status_code == 302
+    assert client.get(reverse("video_continue", args=[take.pk])).status_code == 405
+
+
+def test_it_shows_the_film_as_a_video_marked_as_film(
+    client: Client, alice: Any
+) -> None:
+    from generations.storyboards import driver
+    from generations.storyboards.film import stitch_film
+
+    board = board_with_takes(alice, takes=[(4, False), (4, False)])
+    film = services.make_film(owner=alice, board=board)
+    driver.dispatch_films(enqueue=lambda _f, pk: stitch_film(pk))
+    film.refresh_from_db()
+    login(client, alice)
+    detail = client.get(reverse("video_detail", args=[film.task_id]))
+    assert detail.status_code == 200
+    assert "version 1" in detail.content.decode()
+    assert detail.content.decode().count("shot 0") == 1  # its shots listed
+    assert "shot 1" in detail.content.decode()
+    assert "Remix" not in detail.content.decode()
+    gallery = client.get(reverse("gallery"))
+    assert f"/videos/{film.task_id}/" in gallery.content.decode()
+    assert 'class="badge-film"' in gallery.content.decode()
+    # Collected and shared like any video; never "generated again".
+    from generations import services as task_services
+
+    _, added = task_services.collect_videos(
+        owner=alice, task_ids=[film.task_id], collection=None, title="Films"
+    )
+    assert added == 1
+    retry = client.post(reverse("task_retry", args=[film.task_id]))
+    assert retry.status_code == 302
+    assert GenerationTask.objects.filter(retry_of=film.task_id).count() == 0
+    assert client.get(reverse("video_file", args=[film.task_id])).status_code in (
+        200,
+        206,
+    )
+
+
+def test_a_stranger_cannot_continue_from_a_private_video(
+    client: Client, alice: Any, bob: Any
+) -> None:
+    board = board_with_takes(alice, takes=[(4, False)])
+    take = Shot.objects.get(board=board).chosen_take
+    assert take is not None
+    GenerationTask.objects.filter(pk=take.pk).update(is_private=True)
+    login(client, bob)
+    assert client.post(reverse("video_continue", args=[take.pk])).status_code == 404
+    assert not InputImage.objects.filter(owner=bob).exists()
