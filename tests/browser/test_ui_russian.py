@@ -168,7 +168,10 @@ def test_it_shows_the_pages_of_a_finished_video_in_russian(
     expect(public.locator("h1")).to_have_text("С вами поделились видео")
     expect(public.locator(".topbar")).to_have_count(0)  # not logged in
     # The visitor switches to English on the public page: a cookie, same URL.
-    public.locator(".language-switcher a[lang=en]").click()
+    # Each language by its own name, as a reader of it looks for it.
+    english = public.locator(".language-switcher a[lang=en]")
+    expect(english).to_have_text("English")
+    english.click()
     expect(public.locator("h1")).to_have_text("A video shared with you")
     assert public.url == f"{live_server.url}/s/{token}/"
     visitor.close()
