@@ -1,8 +1,8 @@
 """The staff area in Russian: overview, breaker, admin, failure reasons, findings.
 
-The fragment ``locale/ru/fragments/staff.po`` is compiled into a scratch locale
-directory, so these tests read the translations this area ships (the lead folds
-the fragment into the main catalog later; the catalog check covers that one).
+The area's fragment is folded into ``locale/ru/LC_MESSAGES/django.po``; that
+catalog is compiled into a scratch locale directory, so these tests read it
+without depending on ``make catalogs``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from generations.overview.common import _seconds
 from generations.pipeline.delivery import describe
 from tests.test_overview import make_task
 
-FRAGMENT = Path(settings.BASE_DIR) / "locale" / "ru" / "fragments" / "staff.po"
+FRAGMENT = Path(settings.BASE_DIR) / "locale" / "ru" / "LC_MESSAGES" / "django.po"
 
 
 @pytest.fixture
