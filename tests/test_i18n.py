@@ -139,3 +139,15 @@ def test_it_serves_the_script_catalog(client: Any) -> None:
     assert "n%10==1" in html(response)  # Russian plural rule
     english = client.get("/i18n/catalog.js", headers={"accept-language": "en"})
     assert "n%10==1" not in html(english)
+
+
+def test_it_writes_a_share_with_the_languages_decimal_sign() -> None:
+    from django.utils import translation
+
+    from generations.views.overview import percent
+
+    assert percent(2 / 3) == "66.7%"
+    assert percent(0.5) == "50%"
+    with translation.override("ru"):
+        assert percent(2 / 3) == "66,7%"
+        assert percent(1.0) == "100%"

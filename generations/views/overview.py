@@ -19,7 +19,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext, ngettext, pgettext
 from django.views.decorators.http import require_GET
 
@@ -117,7 +117,9 @@ def staff_overview(request: AuthedHttpRequest) -> HttpResponse:
 def percent(share: float | None) -> str:
     if share is None:
         return "—"
-    return f"{100 * share:.1f}".removesuffix(".0") + "%"
+    # The active language's decimal sign: 66.7% in English, 66,7% in Russian.
+    value = round(100 * share, 1)
+    return number_format(value, decimal_pos=0 if value.is_integer() else 1) + "%"
 
 
 # The admin's task list, filtered to each kind of attention where a filter says it.

@@ -4,7 +4,8 @@
 developer's database: it re-runs itself with ``VAR_DIR`` pointing at a temporary
 directory (its own SQLite file, media and cache), migrates and seeds that, starts
 ``runserver`` on a free port, logs in with headless Chromium and writes PNGs into
-``var/screenshots/``. The temporary directory is removed afterwards.
+``var/screenshots/<language>/`` (``en`` and ``ru``: the browser asks for the
+language, as a member's would). The temporary directory is removed afterwards.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ DEVICES: dict[str, dict[str, Any]] = {
     },
 }
 SCHEMES: tuple[Literal["light", "dark"], ...] = ("light", "dark")
+# The interface languages; every page is shot in each (settings.LANGUAGES).
+LANGUAGES = tuple(code for code, _name in settings.LANGUAGES)
 FINISHED: list[tuple[str, str, str, int, bool, int]] = [
     # (prompt, aspect ratio, resolution, duration, sound, owner index)
     (
@@ -131,8 +134,8 @@ FINISHED: list[tuple[str, str, str, int, bool, int]] = [
 
 class Command(BaseCommand):
     help = (
-        "Seed a throwaway database, run the site and write screenshots of the "
-        "dashboard, gallery and detail page into var/screenshots/."
+        "Seed a throwaway database, run the site and write screenshots of every "
+        "page, in every language, into var/screenshots/<language>/."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -409,27 +412,49 @@ def shoot(base_url: str, out: Path, chromium: str, pages: dict[str, str]) -> lis
         browser = playwright.chromium.launch(
             executable_path=chromium, args=CHROMIUM_ARGS
         )
-        for device, options in DEVICES.items():
-            for scheme in SCHEMES:
-                context = browser.new_context(color_scheme=scheme, **options)
-                page = context.new_page()
-                _log_in(page, base_url)
-                for name, path in pages.items():
-                    page.goto(base_url + path)
-                    _settle(page)
-                    target = out / f"{name}-{device}-{scheme}.png"
-                    # On a desktop the Studio's form scrolls inside its sticky
-                    # panel: the viewport is what a member sees.
-                    full = not (name == "dashboard" and device == "desktop")
-                    page.screenshot(path=str(target), full_page=full)
-                    written.append(target)
-                    _refuse_sideways_scroll(page, name, options)
-                if device == "desktop":
-                    written.append(_shoot_selection(page, base_url, out, scheme))
-                else:
-                    written.append(_shoot_menu(page, base_url, out, scheme))
-                context.close()
+        for language in LANGUAGES:
+            folder = out / language
+            folder.mkdir(parents=True, exist_ok=True)
+            for device, options in DEVICES.items():
+                for scheme in SCHEMES:
+                    # The browser's Accept-Language picks the interface language.
+                    context = browser.new_context(
+                        color_scheme=scheme, locale=language, **options
+                    )
+                    page = context.new_page()
+                    written += _shoot_pages(
+                        page, base_url, folder, pages, device, scheme
+                    )
+                    context.close()
         browser.close()
+    return written
+
+
+def _shoot_pages(
+    page: Any,
+    base_url: str,
+    folder: Path,
+    pages: dict[str, str],
+    device: str,
+    scheme: str,
+) -> list[Path]:
+    options = DEVICES[device]
+    written: list[Path] = []
+    _log_in(page, base_url)
+    for name, path in pages.items():
+        page.goto(base_url + path)
+        _settle(page)
+        target = folder / f"{name}-{device}-{scheme}.png"
+        # On a desktop the Studio's form scrolls inside its sticky
+        # panel: the viewport is what a member sees.
+        full = not (name == "dashboard" and device == "desktop")
+        page.screenshot(path=str(target), full_page=full)
+        written.append(target)
+        _refuse_sideways_scroll(page, f"{folder.name}/{name}", options)
+    if device == "desktop":
+        written.append(_shoot_selection(page, base_url, folder, scheme))
+    else:
+        written.append(_shoot_menu(page, base_url, folder, scheme))
     return written
 
 
@@ -444,7 +469,8 @@ def _shoot_menu(page: Any, base_url: str, out: Path, scheme: str) -> Path:
     """The phone's open menu: every entry of the main navigation reachable."""
     page.goto(f"{base_url}/")
     _settle(page)
-    page.get_by_role("button", name="Menu").click()
+    # Selectors by attribute, not by label: they hold in every language.
+    page.locator("[data-nav-toggle]").click()
     page.wait_for_timeout(300)
     target = out / f"menu-phone-{scheme}.png"
     page.screenshot(path=str(target))
@@ -453,9 +479,9 @@ def _shoot_menu(page: Any, base_url: str, out: Path, scheme: str) -> Path:
 
 def _log_in(page: Any, base_url: str) -> None:
     page.goto(f"{base_url}/login/")
-    page.get_by_label("Username").fill("maya")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.locator("input[name=username]").fill("maya")
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator(".auth-form [type=submit]").click()
     page.wait_for_url(f"{base_url}/")
 
 
