@@ -82,7 +82,9 @@ class ProblemOut(Schema):
     errors: list[dict[str, Any]] | None = None
 
 
-ERRORS: dict[int, type[Schema]] = dict.fromkeys((401, 403, 404, 409, 422, 429), ProblemOut)
+ERRORS: dict[int, type[Schema]] = dict.fromkeys(
+    (401, 403, 404, 409, 422, 429), ProblemOut
+)
 
 
 class GenerationIn(Schema):
@@ -199,7 +201,7 @@ def task_out(task: GenerationTask) -> dict[str, Any]:
         "created_at": task.created_at,
         "finished_at": task.finished_at,
         "fail_code": task.fail_code or None,
-        "fail_reason": task.fail_reason() if task.fail_code else None,
+        "fail_reason": task.fail_reason if task.fail_code else None,
         "video_url": reverse("api:task_video", args=[task.pk]) if done else None,
     }
 
@@ -534,7 +536,7 @@ def create_link(request: HttpRequest, payload: LinkIn) -> HttpResponse:
             if video is None:
                 raise Problem(404, "No such video you may share.")
         else:
-            collection = user.collections.filter(pk=payload.collection_id).first()
+            collection = user.collections.filter(pk=payload.collection_id or 0).first()
             if collection is None:
                 raise Problem(404, "No such collection of yours.")
         new = sharing.create_link(

@@ -70,9 +70,9 @@ def find_active(secret: str) -> ApiToken | None:
 
 def record_use(token: ApiToken, address: str) -> None:
     now = timezone.now()
-    if token.last_used_at and now - token.last_used_at < LAST_USED_EVERY:
-        if token.last_used_from == address:
-            return
+    recent = token.last_used_at and now - token.last_used_at < LAST_USED_EVERY
+    if recent and token.last_used_from == address:
+        return
     ApiToken.objects.filter(pk=token.pk).update(
         last_used_at=now, last_used_from=address[:64]
     )
