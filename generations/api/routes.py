@@ -559,12 +559,12 @@ def create_link(request: HttpRequest, payload: LinkIn) -> HttpResponse:
     response={204: None, **ERRORS},
     summary="Revoke a link at once",
 )
-def revoke_link(request: HttpRequest, link_id: int) -> tuple[int, None]:
+def revoke_link(request: HttpRequest, link_id: int) -> HttpResponse:
     user = auth.require(request, Scope.SHARE)
     if not sharing.revocable_links(user).filter(pk=link_id).exists():
         raise Http404
     sharing.revoke_link(owner=user, link_id=link_id)
-    return 204, None
+    return HttpResponse(status=204)
 
 
 @api.get(
