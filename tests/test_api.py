@@ -375,3 +375,91 @@ def test_it_serves_the_openapi_schema(client: Client) -> None:
     schema = client.get("/api/v1/openapi.json").json()
     assert schema["openapi"].startswith("3.")
     assert "/api/v1/generations" in schema["paths"]
+
+
+# ---------- Pages: tokens and webhooks ----------
+
+
+def test_it_shows_a_new_token_once_and_lists_its_prefix(
+    client: Client, alice: Any
+) -> None:
+    client.force_login(alice)
+    response = client.post(
+        "/api/tokens/",
+        {"name": "nightly", "scopes": ["read", "generate"], "expires_in_days": "30"},
+    )
+    assert response.status_code == 200
+    secret = response.context["new_secret"]
+    assert secret.startswith("sst_") and secret in response.content.decode()
+    token = alice.api_tokens.get()
+    assert token.token_hash != secret and secret not in token.token_hash
+    page = client.get("/api/tokens/").content.decode()
+    assert secret not in page and token.prefix in page
+    assert call(Client(), "get", "/balance", secret).status_code == 200
+
+
+def test_it_refuses_a_token_without_scopes(client: Client, alice: Any) -> None:
+    client.force_login(alice)
+    response = client.post("/api/tokens/", {"name": "x", "expires_in_days": "30"})
+    assert response.status_code == 422
+    assert not alice.api_tokens.exists()
+
+
+def test_it_revokes_only_the_members_own_token(
+    client: Client, alice: Any, bob: Any
+) -> None:
+    secret = token_for(alice, "read")
+    token = alice.api_tokens.get()
+    client.force_login(bob)
+    assert client.post(f"/api/tokens/{token.pk}/revoke/").status_code == 404
+    assert client.get(f"/api/tokens/{token.pk}/revoke/").status_code == 405
+    client.force_login(alice)
+    client.post(f"/api/tokens/{token.pk}/revoke/")
+    assert call(Client(), "get", "/balance", secret).status_code == 401
+
+
+def test_it_lets_staff_revoke_any_token_in_the_admin(
+    client: Client, alice: Any, staff: Any
+) -> None:
+    secret = token_for(alice, "read")
+    token = alice.api_tokens.get()
+    client.force_login(staff)
+    page = client.get("/admin/generations/apitoken/").content.decode()
+    assert token.prefix in page and token.token_hash not in page
+    client.post(
+        "/admin/generations/apitoken/",
+        {"action": "revoke", "_selected_action": [str(token.pk)]},
+    )
+    assert call(Client(), "get", "/balance", secret).status_code == 401
+
+
+def test_it_adds_an_endpoint_and_refuses_a_private_one(
+    client: Client, alice: Any
+) -> None:
+    client.force_login(alice)
+    refused = client.post(
+        "/api/webhooks/",
+        {"url": "https://10.1.2.3/hook", "event_types": ["task.succeeded"]},
+    )
+    assert refused.status_code == 422
+    assert not alice.webhook_endpoints.exists()
+    added = client.post(
+        "/api/webhooks/",
+        {"url": "https://hooks.example.com/s", "event_types": ["task.failed"]},
+    )
+    assert added.status_code == 200
+    assert added.context["new_secret"].startswith("whsec_")
+    endpoint = alice.webhook_endpoints.get()
+    assert endpoint.event_types == ["task.failed"]
+    assert endpoint.secret not in client.get("/api/webhooks/").content.decode()
+
+
+def test_it_serves_the_docs_page_from_local_assets(client: Client) -> None:
+    page = client.get("/api/v1/docs").content.decode()
+    assert "cdn" not in page.lower()
+    assert "/static/ninja/swagger-ui-bundle.js" in page
+    from django.contrib.staticfiles import finders
+
+    # collectstatic gathers them with ours: nothing is fetched from a CDN.
+    assert finders.find("ninja/swagger-ui-bundle.js")
+    assert finders.find("ninja/swagger-ui-init.js")
