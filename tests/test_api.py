@@ -463,3 +463,45 @@ def test_it_serves_the_docs_page_from_local_assets(client: Client) -> None:
     # collectstatic gathers them with ours: nothing is fetched from a CDN.
     assert finders.find("ninja/swagger-ui-bundle.js")
     assert finders.find("ninja/swagger-ui-init.js")
+
+
+def png_bytes(size: tuple[int, int] = (640, 360)) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 80, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_it_takes_an_uploaded_start_frame(client: Client, alice: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    fields = {**BODY, "mode": "image-to-video", "aspect_ratio": "16:9"}
+    fields["sound"] = "false"
+    frame = SimpleUploadedFile("start.png", png_bytes(), content_type="image/png")
+    response = client.post(
+        "/api/v1/generations/upload",
+        {**fields, "start_image": frame},
+        HTTP_AUTHORIZATION=f"Bearer {token_for(alice, 'generate')}",
+        HTTP_IDEMPOTENCY_KEY="upload-1",
+    )
+    assert response.status_code == 201, response.content
+    task = GenerationTask.objects.get()
+    assert task.mode == "image-to-video"
+    assert task.images.get().file.name
+    assert holds_of(alice) == 1
+
+
+def test_it_refuses_an_upload_that_is_not_an_image(client: Client, alice: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    fields = {**BODY, "mode": "image-to-video", "sound": "false"}
+    fake = SimpleUploadedFile("start.png", b"not an image", content_type="image/png")
+    response = client.post(
+        "/api/v1/generations/upload",
+        {**fields, "start_image": fake},
+        HTTP_AUTHORIZATION=f"Bearer {token_for(alice, 'generate')}",
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "start_image"]
+    assert holds_of(alice) == 0

@@ -67,6 +67,7 @@ API_OBJECT = {"get_task", "cancel_task", "retry_task", "task_video", "revoke_lin
 API_OWN = {
     "estimate",
     "create_generations",
+    "create_generations_upload",
     "list_tasks",
     "list_videos",
     "balance",

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
-from ninja import NinjaAPI, Schema
+from ninja import File, Form, NinjaAPI, Schema, UploadedFile
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import Field
 
@@ -19,7 +19,13 @@ from generations.api import auth, idempotency, problems
 from generations.api.problems import Problem
 from generations.forms import GenerationForm
 from generations.forms.gallery import GalleryFilterForm
-from generations.models import GenerationTask, LedgerEntry, ShareLink, State
+from generations.models import (
+    GenerationTask,
+    InputImage,
+    LedgerEntry,
+    ShareLink,
+    State,
+)
 from generations.models.api import Scope
 from generations.views.gallery import gallery_queryset
 from generations.views.media import ranged_file_response
@@ -33,6 +39,8 @@ api = NinjaAPI(
 )
 
 PAGE_MAX = 100
+# ninja's marker for an optional multipart file part.
+OPTIONAL_FILE = File(None)
 
 
 # ---------- Errors: every refusal is a problem document ----------
@@ -223,7 +231,9 @@ def form_data(payload: GenerationIn) -> dict[str, Any]:
     return data
 
 
-def _valid_form(user: User, payload: GenerationIn) -> GenerationForm:
+def _valid_form(
+    user: User, payload: GenerationIn, files: dict[str, Any] | None = None
+) -> GenerationForm:
     from django.http import QueryDict
 
     query = QueryDict(mutable=True)
@@ -232,7 +242,7 @@ def _valid_form(user: User, payload: GenerationIn) -> GenerationForm:
             query.setlist(name, [str(v) for v in value])
         else:
             query[name] = str(value)
-    form = GenerationForm(query, owner=user)
+    form = GenerationForm(query, files or {}, owner=user)
     if not form.is_valid():
         errors = [
             {"loc": ["body", field], "msg": str(e["message"])}
@@ -284,9 +294,51 @@ def estimate(request: HttpRequest, payload: GenerationIn) -> dict[str, Any]:
 )
 def create_generations(request: HttpRequest, payload: GenerationIn) -> HttpResponse:
     user = auth.require(request, Scope.GENERATE)
+    return _create(request, user, payload, {}, payload.dict())
+
+
+@api.post(
+    "/generations/upload",
+    response={201: CreatedOut, 402: ProblemOut, **ERRORS},
+    summary="Create generations with uploaded frames (multipart/form-data)",
+)
+def create_generations_upload(
+    request: HttpRequest,
+    payload: Form[GenerationIn],
+    start_image: UploadedFile | None = OPTIONAL_FILE,
+    end_image: UploadedFile | None = OPTIONAL_FILE,
+) -> HttpResponse:
+    user = auth.require(request, Scope.GENERATE)
+    files = {
+        name: upload
+        for name, upload in (("start_image", start_image), ("end_image", end_image))
+        if upload is not None
+    }
+    fingerprint = {name: _digest(upload) for name, upload in files.items()}
+    return _create(request, user, payload, files, [payload.dict(), fingerprint])
+
+
+def _digest(upload: UploadedFile) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+def _create(
+    request: HttpRequest,
+    user: User,
+    payload: GenerationIn,
+    files: dict[str, Any],
+    fingerprint: Any,
+) -> HttpResponse:
+    """The Studio's create path: the form judges, the service holds and queues."""
 
     def produce() -> idempotency.Answer:
-        form = _valid_form(user, payload)
+        form = _valid_form(user, payload, files)
         stored = form.store_images(user)
         try:
             created = services.create_generations(
@@ -294,6 +346,8 @@ def create_generations(request: HttpRequest, payload: GenerationIn) -> HttpRespo
             )
         except credits.CreditsRefused as exc:
             raise _refusal(exc) from None
+        # The per-task copies point at the stored files; the drafts can go.
+        InputImage.objects.filter(pk__in=[i.pk for i in stored], task=None).delete()
         return 201, {
             "tasks": [_json(task_out(t)) for t in created],
             "cost": sum(t.cost for t in created),
@@ -304,7 +358,7 @@ def create_generations(request: HttpRequest, payload: GenerationIn) -> HttpRespo
         request,
         owner=user,
         route="generations",
-        payload=payload.dict(),
+        payload=fingerprint,
         produce=produce,
     )
 
