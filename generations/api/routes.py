@@ -40,7 +40,7 @@ api = NinjaAPI(
 
 PAGE_MAX = 100
 # ninja's marker for an optional multipart file part.
-OPTIONAL_FILE = File(None)
+OPTIONAL_FILE: Any = File(None)
 
 
 # ---------- Errors: every refusal is a problem document ----------
