@@ -10,8 +10,9 @@ from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
-from ninja import File, Form, NinjaAPI, Schema, UploadedFile
+from ninja import Form, NinjaAPI, Schema, UploadedFile
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.params import functions as param_functions
 from pydantic import Field
 
 from generations import credits, services, sharing
@@ -40,7 +41,7 @@ api = NinjaAPI(
 
 PAGE_MAX = 100
 # ninja's marker for an optional multipart file part.
-OPTIONAL_FILE: Any = File(None)
+OPTIONAL_FILE: Any = param_functions.File(None)
 
 
 # ---------- Errors: every refusal is a problem document ----------
