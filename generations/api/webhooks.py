@@ -24,6 +24,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook
 
 from generations import images
@@ -88,10 +89,11 @@ def add_endpoint(*, owner: User, url: str, event_types: list[str]) -> WebhookEnd
     url = check_endpoint_url(url)
     wanted = [t for t in SUBSCRIBABLE if t in set(event_types)]
     if not wanted:
-        raise EndpointRefused("Choose at least one event type.")
+        raise EndpointRefused(_("Choose at least one event type."))
     if WebhookEndpoint.objects.filter(owner=owner).count() >= MAX_ENDPOINTS_PER_MEMBER:
         raise EndpointRefused(
-            f"You have {MAX_ENDPOINTS_PER_MEMBER} endpoints already: remove one first."
+            _("You have %(count)d endpoints already: remove one first.")
+            % {"count": MAX_ENDPOINTS_PER_MEMBER}
         )
     return WebhookEndpoint.objects.create(
         owner=owner, url=url, event_types=wanted, secret=new_secret()

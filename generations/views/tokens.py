@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from generations.api import tokens, webhooks
@@ -21,7 +21,12 @@ from generations.views.common import AuthedHttpRequest
 
 def _expiry_choices() -> list[tuple[str, str]]:
     return [
-        (str(days), _("%(days)d days") % {"days": days} if days else _("Never"))
+        (
+            str(days),
+            ngettext("%(days)d day", "%(days)d days", days) % {"days": days}
+            if days
+            else _("Never"),
+        )
         for days in tokens.EXPIRY_DAYS
     ]
 
