@@ -388,9 +388,10 @@ def test_it_shows_a_new_token_once_and_lists_its_prefix(
         "/api/tokens/",
         {"name": "nightly", "scopes": ["read", "generate"], "expires_in_days": "30"},
     )
-    assert response.status_code == 200
-    secret = response.context["new_secret"]
-    assert secret.startswith("sst_") and secret in response.content.decode()
+    assert response.status_code == 302
+    shown = client.get(response["Location"])
+    secret = shown.context["new_secret"]
+    assert secret.startswith("sst_") and secret in shown.content.decode()
     token = alice.api_tokens.get()
     assert token.token_hash != secret and secret not in token.token_hash
     page = client.get("/api/tokens/").content.decode()
@@ -447,9 +448,9 @@ def test_it_adds_an_endpoint_and_refuses_a_private_one(
         "/api/webhooks/",
         {"url": "https://hooks.example.com/s", "event_types": ["task.failed"]},
     )
-    assert added.status_code == 200
-    assert added.context["new_secret"].startswith("whsec_")
+    assert added.status_code == 302
     endpoint = alice.webhook_endpoints.get()
+    assert client.get("/api/webhooks/").context["new_secret"] == endpoint.secret
     assert endpoint.event_types == ["task.failed"]
     assert endpoint.secret not in client.get("/api/webhooks/").content.decode()
 
@@ -505,3 +506,28 @@ def test_it_refuses_an_upload_that_is_not_an_image(client: Client, alice: Any) -
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["body", "start_image"]
     assert holds_of(alice) == 0
+
+
+def test_it_sends_a_test_event_and_rotates_from_the_page(
+    client: Client, alice: Any, bob: Any
+) -> None:
+    from generations.api import webhooks
+    from generations.models import WebhookEvent
+
+    endpoint = webhooks.add_endpoint(
+        owner=alice, url="https://hooks.example.com/s", event_types=["task.failed"]
+    )
+    client.force_login(bob)
+    for action in ("test", "rotate", "delete"):
+        url = f"/api/webhooks/{endpoint.pk}/{action}/"
+        assert client.post(url).status_code == 404
+        assert client.get(url).status_code == 405
+    client.force_login(alice)
+    client.post(f"/api/webhooks/{endpoint.pk}/test/")
+    assert WebhookEvent.objects.get().type == "webhook.test"
+    old = endpoint.secret
+    client.post(f"/api/webhooks/{endpoint.pk}/rotate/")
+    endpoint.refresh_from_db()
+    assert endpoint.secret != old
+    assert client.get("/api/webhooks/").context["new_secret"] == endpoint.secret
+    assert client.get("/api/webhooks/").context["new_secret"] == ""

@@ -62,7 +62,6 @@ class EndpointForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def token_list(request: AuthedHttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
-    new_secret = ""
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -72,13 +71,24 @@ def token_list(request: AuthedHttpRequest) -> HttpResponse:
                 scopes=form.cleaned_data["scopes"],
                 expires_in_days=form.cleaned_data["expires_in_days"],
             )
-            new_secret = new.secret
-            form = TokenForm()
-        else:
-            status = 422
+            return _show_once(request, new.secret, "api_tokens")
+        status = 422
     rows = ApiToken.objects.filter(owner=request.user)
-    context = {"form": form, "tokens": rows, "new_secret": new_secret}
+    context = {"form": form, "tokens": rows, "new_secret": _shown_once(request)}
     return render(request, "generations/tokens.html", context, status=status)
+
+
+SHOW_ONCE_KEY = "api_secret_shown_once"
+
+
+def _show_once(request: AuthedHttpRequest, secret: str, page: str) -> HttpResponse:
+    """Post/redirect/get: a reload neither repeats the POST nor shows it again."""
+    request.session[SHOW_ONCE_KEY] = secret
+    return redirect(page)
+
+
+def _shown_once(request: AuthedHttpRequest) -> str:
+    return str(request.session.pop(SHOW_ONCE_KEY, ""))
 
 
 @login_required
@@ -103,7 +113,6 @@ def _endpoint_or_404(request: AuthedHttpRequest, pk: int) -> WebhookEndpoint:
 def webhook_list(request: AuthedHttpRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None)
     status = 200
-    new_secret = ""
     if request.method == "POST":
         status = 422
         if form.is_valid():
@@ -116,8 +125,8 @@ def webhook_list(request: AuthedHttpRequest) -> HttpResponse:
             except webhooks.EndpointRefused as exc:
                 form.add_error("url", exc.message)
             else:
-                new_secret, status, form = endpoint.secret, 200, EndpointForm()
-    return _webhook_page(request, form, new_secret, status)
+                return _show_once(request, endpoint.secret, "api_webhooks")
+    return _webhook_page(request, form, _shown_once(request), status)
 
 
 def _webhook_page(
@@ -150,7 +159,7 @@ def webhook_test(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def webhook_rotate(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     secret = webhooks.rotate_secret(_endpoint_or_404(request, pk))
-    return _webhook_page(request, EndpointForm(), secret, 200)
+    return _show_once(request, secret, "api_webhooks")
 
 
 @login_required
