@@ -112,6 +112,7 @@ def wait_for_webhooks(
             )
             if data.get("task_id") in ids:
                 heard.add(int(data["task_id"]))
+                print(f"webhook {event['type']}: task {data['task_id']}", flush=True)
             self.send_response(204)
             self.end_headers()
 

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from generations.api import tokens
-from generations.models import GenerationTask, LedgerEntry, State
-from tests.processes import ROOT, Stack
+from generations.api import tokens, webhooks
+from generations.models import GenerationTask, LedgerEntry, State, WebhookDelivery
+from generations.models.api import DeliveryState
+from tests.processes import ROOT, Stack, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -22,15 +23,10 @@ a lighthouse in a storm with crashing waves,480p,4,1
 """
 
 
-def run_script(stack: Stack, secret: str, csv: Path, out: Path) -> str:
+def run_script(stack: Stack, secret: str, csv: Path, out: Path, *extra: str) -> str:
+    script = str(ROOT / "examples" / "batch.py")
     result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "batch.py"),
-            str(csv),
-            "--out",
-            str(out),
-        ],
+        [sys.executable, script, str(csv), "--out", str(out), *extra],
         env={"SEEDANCE_URL": stack.web_url, "SEEDANCE_TOKEN": secret, "PATH": ""},
         capture_output=True,
         text=True,
@@ -65,3 +61,36 @@ def test_it_runs_the_readme_batch_script(
     run_script(stack, secret, csv, out)
     assert GenerationTask.objects.filter(owner=alice).count() == 2
     assert LedgerEntry.objects.filter(kind="hold").count() == holds
+
+
+def test_it_waits_for_the_signed_webhooks(
+    stack: Stack, alice: Any, tmp_path: Path, settings: Any
+) -> None:
+    settings.WEBHOOKS_ALLOW_LOCAL = True
+    stack.env["WEBHOOKS_ALLOW_LOCAL"] = "1"
+    port = free_port()
+    endpoint = webhooks.add_endpoint(
+        owner=alice,
+        url=f"http://127.0.0.1:{port}/hooks",
+        event_types=["task.succeeded", "task.failed"],
+    )
+    secret = tokens.create_token(
+        owner=alice, name="batch", scopes=["read", "generate"], expires_in_days=1
+    ).secret
+    stack.start_simulator()
+    stack.start_workers()
+    stack.start_dispatcher()
+    stack.start_web()
+    csv = tmp_path / "prompts.csv"
+    csv.write_text(CSV)
+    output = run_script(
+        stack, secret, csv, tmp_path / "videos",
+        "--webhook-port", str(port), "--webhook-secret", endpoint.secret,
+        "--webhook-timeout", "120",
+    )  # fmt: skip
+    tasks = list(GenerationTask.objects.filter(owner=alice))
+    for task in tasks:
+        assert f"webhook task.succeeded: task {task.pk}" in output
+    deliveries = WebhookDelivery.objects.filter(endpoint=endpoint)
+    assert {d.state for d in deliveries} == {DeliveryState.DELIVERED}
+    assert deliveries.count() == len(tasks) == 2
