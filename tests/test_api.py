@@ -176,7 +176,7 @@ def test_it_estimates_without_spending(client: Client, alice: Any) -> None:
 
 
 def test_it_creates_a_batch_with_one_hold_per_task(client: Client, alice: Any) -> None:
-    body = {**BODY, "extra_aspect_ratios": ["9:16"]}
+    body = {**BODY, "aspect_ratio": "16:9", "extra_aspect_ratios": ["9:16"]}
     response = call(client, "post", "/generations", token_for(alice, "generate"), body)
     assert response.status_code == 201
     data = response.json()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -15,9 +17,10 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.params import functions as param_functions
 from pydantic import Field
 
-from generations import credits, services, sharing
+from generations import credits, images, services, sharing
 from generations.api import auth, idempotency, problems
 from generations.api.problems import Problem
+from generations.apixo import contract
 from generations.forms import GenerationForm
 from generations.forms.gallery import GalleryFilterForm
 from generations.models import (
@@ -96,18 +99,27 @@ ERRORS: dict[int, type[Schema]] = dict.fromkeys(
 )
 
 
+DEFAULTS: dict[str, Any] = {
+    f.name: f.default
+    for f in dataclasses.fields(services.GenerationParams)
+    if f.default is not dataclasses.MISSING
+}
+
+
 class GenerationIn(Schema):
-    prompt: str = Field(max_length=5000)
-    mode: str = "text-to-video"
-    resolution: str = "720p"
-    duration: int = 8
-    sound: bool = True
-    aspect_ratio: str = "16:9"
-    fixed_lens: bool = False
-    routing: str = "auto"
-    delivery: str = "polling"
-    start_image_url: str = Field("", max_length=2000)
-    end_image_url: str = Field("", max_length=2000)
+    """The create form's fields; defaults are GenerationParams' own."""
+
+    prompt: str = Field(max_length=contract.PROMPT_MAX)
+    mode: str = DEFAULTS["mode"]
+    resolution: str = DEFAULTS["resolution"]
+    duration: int = DEFAULTS["duration"]
+    sound: bool = DEFAULTS["sound"]
+    aspect_ratio: str = DEFAULTS["aspect_ratio"]
+    fixed_lens: bool = DEFAULTS["fixed_lens"]
+    routing: str = DEFAULTS["routing"]
+    delivery: str = DEFAULTS["delivery"]
+    start_image_url: str = Field("", max_length=images.URL_MAX_LENGTH)
+    end_image_url: str = Field("", max_length=images.URL_MAX_LENGTH)
     # Batch variants: one task per (aspect ratio, duration) combination.
     extra_aspect_ratios: list[str] = Field(default_factory=list, max_length=10)
     extra_durations: list[int] = Field(default_factory=list, max_length=10)
@@ -409,17 +421,22 @@ def list_videos(
     return _page(gallery_queryset(user, filters), cursor, limit)
 
 
-def _page(tasks: Any, cursor: str | None, limit: int) -> dict[str, Any]:
+def _page(
+    rows: Any,
+    cursor: str | None,
+    limit: int,
+    out: Callable[[Any], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Newest first; the cursor is the last id of the previous page."""
     limit = max(1, min(limit, PAGE_MAX))
     before = _cursor(cursor)
     if before is not None:
-        tasks = tasks.filter(pk__lt=before)
-    rows = list(tasks.order_by("-pk")[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
+        rows = rows.filter(pk__lt=before)
+    page = list(rows.order_by("-pk")[: limit + 1])
+    more, page = len(page) > limit, page[:limit]
     return {
-        "items": [task_out(t) for t in rows],
-        "next_cursor": str(rows[-1].pk) if more else None,
+        "items": [(out or task_out)(row) for row in page],
+        "next_cursor": str(page[-1].pk) if more else None,
     }
 
 
@@ -527,27 +544,18 @@ def ledger(
     request: HttpRequest, cursor: str | None = None, limit: int = 50
 ) -> dict[str, Any]:
     user = auth.require(request, Scope.READ)
-    limit = max(1, min(limit, PAGE_MAX))
     rows = LedgerEntry.objects.filter(account__user=user)
-    before = _cursor(cursor)
-    if before is not None:
-        rows = rows.filter(pk__lt=before)
-    page = list(rows.order_by("-pk")[: limit + 1])
-    more = len(page) > limit
-    page = page[:limit]
+    return _page(rows, cursor, limit, entry_out)
+
+
+def entry_out(entry: LedgerEntry) -> dict[str, Any]:
     return {
-        "items": [
-            {
-                "id": e.pk,
-                "kind": e.kind,
-                "amount": e.amount,
-                "task_id": e.task_id,
-                "reason": e.reason,
-                "created_at": e.created_at,
-            }
-            for e in page
-        ],
-        "next_cursor": str(page[-1].pk) if more else None,
+        "id": entry.pk,
+        "kind": entry.kind,
+        "amount": entry.amount,
+        "task_id": entry.task_id,
+        "reason": entry.reason,
+        "created_at": entry.created_at,
     }
 
 
