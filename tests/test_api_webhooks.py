@@ -211,3 +211,18 @@ def test_it_sends_a_test_event_and_rotates_the_secret(
     assert Webhook(new).verify(body, headers)["type"] == "webhook.test"
     with pytest.raises(Exception, match="signature"):
         Webhook(old).verify(body, headers)
+
+
+def test_it_shows_each_attempt_to_the_member(
+    client: Any, alice: Any, bob: Any, receiver: Receiver
+) -> None:
+    endpoint_for(alice, receiver.url)
+    finish(queue_task(alice).pk)
+    receiver.statuses = [502]
+    assert webhooks.deliver_due() == 1
+    event = WebhookEvent.objects.get()
+    client.force_login(alice)
+    page = client.get("/api/webhooks/").content.decode()
+    assert event.event_id in page and "HTTP 502" in page
+    client.force_login(bob)
+    assert event.event_id not in client.get("/api/webhooks/").content.decode()
