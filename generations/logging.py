@@ -6,6 +6,7 @@ every formatter downstream sees only the redacted text. It removes:
 
 - the configured keys (the Apixo API key, the simulator key, SECRET_KEY),
 - ``Bearer`` credentials and ``password=``/``token=``-style query values,
+- API personal access tokens (``sst_…``) and webhook secrets (``whsec_…``),
 - tokens in our own URLs: share links ``/s/<token>``, webhook callbacks
   ``/hooks/apixo/<id>/<token>/`` and signed frame URLs ``/i/<token>/``.
 
@@ -33,6 +34,11 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"(/hooks/apixo/[^/\s\"'?#]+/)[^/\s\"'?#]+"),
         rf"\1{REDACTED}",
     ),
+    # Personal access tokens of the API (generations/models/api.py TOKEN_PREFIX),
+    # wherever they appear (a pasted curl line, a header dump, a traceback).
+    (re.compile(r"\b(sst_)[A-Za-z0-9_-]{8,}"), rf"\1{REDACTED}"),
+    # Webhook endpoint signing secrets (Standard Webhooks' "whsec_" form).
+    (re.compile(r"\b(whsec_)[A-Za-z0-9+/=]{8,}"), rf"\1{REDACTED}"),
     (re.compile(r"(/s/)[^/\s\"'?#]+"), rf"\1{REDACTED}"),
     (re.compile(r"(/i/)[^/\s\"'?#]+"), rf"\1{REDACTED}"),
     (

@@ -16,6 +16,7 @@ from generations.views import (
     overview,
     presets,
 )
+from generations.views import tokens as token_views
 
 urlpatterns: list[URLPattern] = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -29,6 +30,24 @@ urlpatterns: list[URLPattern] = [
     path("tasks/<int:pk>/top/", ops.task_move_top, name="task_move_top"),
     path("tasks/cancel-queued/", ops.tasks_cancel_queued, name="tasks_cancel_queued"),
     path("gallery/", gallery.gallery, name="gallery"),
+    path("api/tokens/", token_views.token_list, name="api_tokens"),
+    path(
+        "api/tokens/<int:pk>/revoke/", token_views.token_revoke, name="api_token_revoke"
+    ),
+    path("api/webhooks/", token_views.webhook_list, name="api_webhooks"),
+    path(
+        "api/webhooks/<int:pk>/test/", token_views.webhook_test, name="api_webhook_test"
+    ),
+    path(
+        "api/webhooks/<int:pk>/rotate/",
+        token_views.webhook_rotate,
+        name="api_webhook_rotate",
+    ),
+    path(
+        "api/webhooks/<int:pk>/delete/",
+        token_views.webhook_delete,
+        name="api_webhook_delete",
+    ),
     path("credits/", credits_views.credit_history, name="credit_history"),
     path("videos/<int:pk>/", gallery.video_detail, name="video_detail"),
     path("videos/<int:pk>/favourite/", gallery.video_favourite, name="video_favourite"),

@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_q",
+    "ninja",
     "generations",
 ]
 
@@ -358,6 +359,12 @@ METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 # the provider every BREAKER_PROBE_SECONDS while open.
 BREAKER_FAILURE_THRESHOLD = env_int("BREAKER_FAILURE_THRESHOLD", 5)
 BREAKER_PROBE_SECONDS = float(os.environ.get("BREAKER_PROBE_SECONDS", "30"))
+
+# --- JSON API (generations/api/) ----------------------------------------------------
+# Requests per minute per personal access token (or per member's session).
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120)
+# Webhook endpoints on 127.0.0.1/localhost over http (development and tests only).
+WEBHOOKS_ALLOW_LOCAL = env_bool("WEBHOOKS_ALLOW_LOCAL", False)
 
 # --- Logging -----------------------------------------------------------------------
 # Every handler redacts secrets (generations/logging.py); Django's own loggers are

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from django.views.i18n import JavaScriptCatalog
 
 from generations import i18n, security
+from generations.api.routes import api
 from generations.views import health
 
 # The admin's log-in page is throttled like ours (generations/security.py).
@@ -38,6 +39,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("healthz/ready", health.healthz, name="healthz_ready"),
     path("metrics", health.metrics, name="metrics"),
     path("favicon.ico", favicon, name="favicon"),
+    path("api/v1/", api.urls),
     path("", include("generations.urls")),
 ]
 

@@ -63,6 +63,22 @@ PUBLIC = {
 # Readiness answers 503 here: no dispatcher runs in these tests.
 READINESS = {"healthz", "healthz_ready"}
 STAFF_PREFIX = "staff/"
+# The JSON API (generations/api/): anonymous callers get 401, never a redirect.
+API_PREFIX = "api/v1/"
+API_PUBLIC = {"openapi-json", "openapi-view", "api-root"}
+API_OBJECT = {"get_task", "cancel_task", "retry_task", "task_video", "revoke_link"}
+API_OWN = {
+    "estimate",
+    "create_generations",
+    "create_generations_upload",
+    "list_tasks",
+    "list_videos",
+    "balance",
+    "ledger",
+    "list_links",
+    "create_link",
+    "list_collections",
+}
 # Member pages that name one of alice's objects in their address.
 OBJECT_PAGES = {
     "task_cancel",
@@ -97,6 +113,11 @@ OBJECT_PAGES = {
     "take_choose",
     "shot_new_take",
     "video_continue",
+    "api_token_revoke",
+    "api_webhook_test",
+    "api_webhook_rotate",
+    "api_webhook_delete",
+    *API_OBJECT,
 }
 # Member pages about the member's own things, with no object in the address.
 OWN_PAGES = {
@@ -119,6 +140,9 @@ OWN_PAGES = {
     "tasks_cancel_queued",
     "storyboard_list",
     "storyboard_create",
+    "api_tokens",
+    "api_webhooks",
+    *API_OWN,
 }
 
 
@@ -254,6 +278,12 @@ def url_for(route: Route, cast: Cast) -> str:
         values["token"] = cast.share_token
     if route.name is None:
         return "/" + route.route
+    if route.route.startswith(API_PREFIX):
+        values["link_id"] = cast.link.pk
+        path = "/" + route.route
+        for name in route.converters:
+            path = path.replace(f"<{name}>", str(values[name]))
+        return path
     kwargs = {name: values[name] for name in route.converters}
     return reverse(route.name, kwargs=kwargs)
 
@@ -338,7 +368,7 @@ def is_login_redirect(response: Any) -> bool:
 
 
 def test_it_classifies_every_url() -> None:
-    known = PUBLIC | OBJECT_PAGES | OWN_PAGES
+    known = PUBLIC | OBJECT_PAGES | OWN_PAGES | API_PUBLIC
     unknown = [
         (r.name, r.route)
         for r in routes()
@@ -350,8 +380,12 @@ def test_it_classifies_every_url() -> None:
 def test_it_sends_anonymous_visitors_to_log_in(client: Any, cast: Cast) -> None:
     problems = []
     for route, method, response, data in requests_for(client, cast):
-        if route.name in PUBLIC:
+        if route.name in PUBLIC | API_PUBLIC:
             if response.status_code >= 500 and route.name not in READINESS:
+                problems.append((method, route.route, response.status_code))
+            continue
+        if route.route.startswith(API_PREFIX) and route.name not in API_PUBLIC:
+            if response.status_code not in (401, 405):
                 problems.append((method, route.route, response.status_code))
             continue
         # 405 (the method is checked first) and 404 tell a stranger nothing.
@@ -397,6 +431,8 @@ def test_it_lets_the_owner_reach_her_objects(client: Any, cast: Cast) -> None:
         "input_image",
         "collection_detail",
         "storyboard_detail",
+        "get_task",
+        "task_video",
     }
     for route in routes():
         if route.name in readable:

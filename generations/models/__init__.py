@@ -1,5 +1,13 @@
 from __future__ import annotations
 
+from generations.models.api import (
+    ApiToken,
+    IdempotencyKey,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from generations.models.credits import CreditAccount, LedgerEntry, PriceRule
 from generations.models.favourites import Favourite
 from generations.models.members import MemberLanguage
@@ -35,6 +43,12 @@ from generations.models.tasks import (
 )
 
 __all__ = [
+    "ApiToken",
+    "IdempotencyKey",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "IN_FLIGHT_STATES",
     "POLLED_STATES",
     "PROVIDER_SLOT_STATES",

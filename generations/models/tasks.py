@@ -402,6 +402,11 @@ def transition(
             at=now,
             reason=reason[:500],
         )
+        # The one hook point for outbound webhooks: the event commits with the
+        # transition that won, so none is lost and none is made twice.
+        from generations.api.webhooks import record_task_event
+
+        record_task_event(task_id, to_state)
     return True
 
 

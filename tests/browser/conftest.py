@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import ConsoleMessage, Page, expect
 
 from generations import overview
 from generations.models import GenerationTask, State
@@ -72,3 +73,17 @@ def seed_overview(owner: Any) -> GenerationTask:
         state_changed_at=now - dt.timedelta(minutes=30),
         last_error="read timed out",
     )
+
+
+@pytest.fixture
+def violations(page: Page) -> Iterator[list[str]]:
+    """CSP violations and page errors seen while the test runs."""
+    found: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            found.append(f"{page.url}: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: found.append(f"{page.url}: {error}"))
+    yield found

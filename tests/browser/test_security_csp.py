@@ -4,12 +4,11 @@ in the console, htmx still swaps (its script carries the nonce)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from generations import sharing
 from tests.browser.conftest import log_in
@@ -25,19 +24,6 @@ def _provider(monkeypatch: pytest.MonkeyPatch) -> None:
             return 12.5
 
     monkeypatch.setattr("generations.pipeline.common.get_client", Balance)
-
-
-@pytest.fixture
-def violations(page: Page) -> Iterator[list[str]]:
-    found: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            found.append(f"{page.url}: {message.text}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: found.append(f"{page.url}: {error}"))
-    yield found
 
 
 def png_file(tmp_path: Path) -> Path:

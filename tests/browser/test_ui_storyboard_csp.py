@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from generations.models import Shot
+from tests.browser.conftest import log_in
 from tests.storyboard_helpers import board_with_takes
-from tests.test_security_csp import _provider, log_in, violations  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +19,7 @@ def test_it_renders_the_storyboard_pages_without_a_violation(
     page: Page,
     live_server: Any,
     alice: Any,
-    violations: list[str],  # noqa: F811
+    violations: list[str],
 ) -> None:
     board = board_with_takes(alice, takes=[(4, True), (4, True), (4, False)])
     take = Shot.objects.get(board=board, position=1).chosen_take
