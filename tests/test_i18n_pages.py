@@ -24,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from generations import sharing
 from generations.models import MemberLanguage
 from tests.factories import make_finished_task, queue_task
+from tests.storyboard_helpers import board_with_takes
 
 CATALOG = Path(settings.BASE_DIR) / "locale" / "ru" / "LC_MESSAGES" / "django.po"
 READ_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt", "aria-description"}
@@ -135,7 +136,10 @@ def get_page_names() -> set[str]:
     def walk(patterns: list[Any]) -> None:
         for entry in patterns:
             if isinstance(entry, URLResolver):
-                if entry.app_name != "admin":
+                # The admin speaks Django's catalog; the JSON API is for scripts.
+                if entry.app_name != "admin" and not str(entry.pattern).startswith(
+                    "api/v1/"
+                ):
                     walk(entry.url_patterns)
             elif isinstance(entry, URLPattern) and entry.name:
                 names.add(entry.name)
@@ -162,6 +166,7 @@ def pages(member: Any, bob: Any) -> dict[str, str]:
     sharing.add_to_collection(owner=member, collection=collection, videos=[video.video])
     video_link = sharing.create_link(owner=member, video=video.video)
     collection_link = sharing.create_link(owner=member, collection=collection)
+    board = board_with_takes(member, takes=[(4, True), (4, False)])
     return {
         "login": reverse("login"),
         "dashboard": reverse("dashboard"),
@@ -179,6 +184,10 @@ def pages(member: Any, bob: Any) -> dict[str, str]:
         "ops_banner": reverse("ops_banner"),
         "task_player": reverse("task_player", args=[video.pk]),
         "task_refresh": reverse("task_refresh") + "?since=0",
+        "storyboard_list": reverse("storyboard_list"),
+        "storyboard_detail": reverse("storyboard_detail", args=[board.pk]),
+        "api_tokens": reverse("api_tokens"),
+        "api_webhooks": reverse("api_webhooks"),
     }
 
 
@@ -207,6 +216,22 @@ ACTIONS = {
     "task_retry",
     "tasks_cancel_queued",
     "video_favourite",
+    "storyboard_create",
+    "shot_add",
+    "shot_edit",
+    "shot_move",
+    "shot_delete",
+    "shots_reorder",
+    "take_choose",
+    "shot_new_take",
+    "storyboard_generate",
+    "film_make",
+    "film_delete",
+    "video_continue",
+    "api_token_revoke",
+    "api_webhook_test",
+    "api_webhook_rotate",
+    "api_webhook_delete",
 }
 
 
