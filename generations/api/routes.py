@@ -2,32 +2,35 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
-from ninja import Form, NinjaAPI, Schema, UploadedFile
+from ninja import Form, NinjaAPI, UploadedFile
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.params import functions as param_functions
-from pydantic import Field
 
-from generations import credits, images, services, sharing
+from generations import credits, services
 from generations.api import auth, idempotency, problems
 from generations.api.problems import Problem
-from generations.apixo import contract
+from generations.api.schemas import (
+    ERRORS,
+    CreatedOut,
+    EstimateOut,
+    GenerationIn,
+    ProblemOut,
+    TaskOut,
+    TaskPage,
+)
 from generations.forms import GenerationForm
 from generations.forms.gallery import GalleryFilterForm
 from generations.models import (
     GenerationTask,
     InputImage,
-    LedgerEntry,
-    ShareLink,
     State,
 )
 from generations.models.api import Scope
@@ -83,134 +86,6 @@ def _not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
     return problems.problem_response(404, "No such object (or not yours to see).")
 
 
-# ---------- Schemas ----------
-
-
-class ProblemOut(Schema):
-    type: str
-    title: str
-    status: int
-    detail: str
-    errors: list[dict[str, Any]] | None = None
-
-
-ERRORS: dict[int, type[Schema]] = dict.fromkeys(
-    (401, 403, 404, 409, 422, 429), ProblemOut
-)
-
-
-DEFAULTS: dict[str, Any] = {
-    f.name: f.default
-    for f in dataclasses.fields(services.GenerationParams)
-    if f.default is not dataclasses.MISSING
-}
-
-
-class GenerationIn(Schema):
-    """The create form's fields; defaults are GenerationParams' own."""
-
-    prompt: str = Field(max_length=contract.PROMPT_MAX)
-    mode: str = DEFAULTS["mode"]
-    resolution: str = DEFAULTS["resolution"]
-    duration: int = DEFAULTS["duration"]
-    sound: bool = DEFAULTS["sound"]
-    aspect_ratio: str = DEFAULTS["aspect_ratio"]
-    fixed_lens: bool = DEFAULTS["fixed_lens"]
-    routing: str = DEFAULTS["routing"]
-    delivery: str = DEFAULTS["delivery"]
-    start_image_url: str = Field("", max_length=images.URL_MAX_LENGTH)
-    end_image_url: str = Field("", max_length=images.URL_MAX_LENGTH)
-    # Batch variants: one task per (aspect ratio, duration) combination.
-    extra_aspect_ratios: list[str] = Field(default_factory=list, max_length=10)
-    extra_durations: list[int] = Field(default_factory=list, max_length=10)
-
-
-class TaskOut(Schema):
-    id: int
-    state: str
-    mode: str
-    prompt: str
-    resolution: str
-    duration: int
-    sound: bool
-    aspect_ratio: str
-    fixed_lens: bool
-    routing: str
-    delivery: str
-    cost: int
-    batch: str | None
-    created_at: dt.datetime
-    finished_at: dt.datetime | None
-    fail_code: str | None
-    fail_reason: str | None
-    video_url: str | None
-
-
-class TaskPage(Schema):
-    items: list[TaskOut]
-    next_cursor: str | None
-
-
-class CreatedOut(Schema):
-    tasks: list[TaskOut]
-    cost: int
-    balance: int
-
-
-class EstimateOut(Schema):
-    variants: int
-    cost: int
-    balance: int
-    balance_after: int
-
-
-class BalanceOut(Schema):
-    balance: int
-
-
-class LedgerEntryOut(Schema):
-    id: int
-    kind: str
-    amount: int
-    task_id: int | None
-    reason: str
-    created_at: dt.datetime
-
-
-class LedgerPage(Schema):
-    items: list[LedgerEntryOut]
-    next_cursor: str | None
-
-
-class LinkIn(Schema):
-    task_id: int | None = None
-    collection_id: int | None = None
-    expiry: str = sharing.DEFAULT_EXPIRY
-    show_prompt: bool = False
-    show_owner: bool = False
-
-
-class LinkOut(Schema):
-    id: int
-    task_id: int | None
-    collection_id: int | None
-    created_at: dt.datetime
-    expires_at: dt.datetime | None
-    revoked_at: dt.datetime | None
-    url: str | None = None
-
-
-class CollectionOut(Schema):
-    id: int
-    title: str
-    description: str
-    created_at: dt.datetime
-    task_ids: list[int]
-
-
-# ---------- Adapters ----------
-
-
 def task_out(task: GenerationTask) -> dict[str, Any]:
     done = task.state == State.SUCCEEDED and hasattr(task, "video")
     return {
@@ -227,7 +102,7 @@ def task_out(task: GenerationTask) -> dict[str, Any]:
     }
 
 
-def _json(value: dict[str, Any]) -> dict[str, Any]:
+def json_safe(value: dict[str, Any]) -> dict[str, Any]:
     """Datetimes as ISO strings, as the stored idempotent answer keeps them."""
     return {
         k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in value.items()
@@ -362,7 +237,7 @@ def _create(
         # The per-task copies point at the stored files; the drafts can go.
         InputImage.objects.filter(pk__in=[i.pk for i in stored], task=None).delete()
         return 201, {
-            "tasks": [_json(task_out(t)) for t in created],
+            "tasks": [json_safe(task_out(t)) for t in created],
             "cost": sum(t.cost for t in created),
             "balance": credits.account_for(user).balance,
         }
@@ -397,7 +272,7 @@ def list_tasks(
             if _is_uuid(batch)
             else tasks.none()
         )
-    return _page(tasks, cursor, limit)
+    return cursor_page(tasks, cursor, limit)
 
 
 def _is_uuid(value: str) -> bool:
@@ -418,10 +293,10 @@ def list_videos(
     aspect_ratio, duration, sound, since, until, favourites), newest first."""
     user = auth.require(request, Scope.READ)
     filters = GalleryFilterForm(request.GET).filters()
-    return _page(gallery_queryset(user, filters), cursor, limit)
+    return cursor_page(gallery_queryset(user, filters), cursor, limit)
 
 
-def _page(
+def cursor_page(
     rows: Any,
     cursor: str | None,
     limit: int,
@@ -494,7 +369,7 @@ def retry_task(request: HttpRequest, task_id: int) -> HttpResponse:
         except credits.CreditsRefused as exc:
             raise _refusal(exc) from None
         return 201, {
-            "tasks": [_json(task_out(new_task))],
+            "tasks": [json_safe(task_out(new_task))],
             "cost": new_task.cost,
             "balance": credits.account_for(user).balance,
         }
@@ -533,120 +408,6 @@ def task_video(request: HttpRequest, task_id: int) -> HttpResponseBase:
     )
 
 
-@api.get("/balance", response={200: BalanceOut, **ERRORS}, summary="Your balance")
-def balance(request: HttpRequest) -> dict[str, Any]:
-    user = auth.require(request, Scope.READ)
-    return {"balance": credits.account_for(user).balance}
-
-
-@api.get("/ledger", response={200: LedgerPage, **ERRORS}, summary="Your ledger")
-def ledger(
-    request: HttpRequest, cursor: str | None = None, limit: int = 50
-) -> dict[str, Any]:
-    user = auth.require(request, Scope.READ)
-    rows = LedgerEntry.objects.filter(account__user=user)
-    return _page(rows, cursor, limit, entry_out)
-
-
-def entry_out(entry: LedgerEntry) -> dict[str, Any]:
-    return {
-        "id": entry.pk,
-        "kind": entry.kind,
-        "amount": entry.amount,
-        "task_id": entry.task_id,
-        "reason": entry.reason,
-        "created_at": entry.created_at,
-    }
-
-
-def link_out(link: ShareLink, token: str | None = None) -> dict[str, Any]:
-    video = link.video
-    return {
-        "id": link.pk,
-        "task_id": video.task_id if video is not None else None,
-        "collection_id": link.collection_id,
-        "created_at": link.created_at,
-        "expires_at": link.expires_at,
-        "revoked_at": link.revoked_at,
-        "url": settings.PUBLIC_BASE_URL.rstrip("/") + f"/s/{token}/" if token else None,
-    }
-
-
-@api.get("/links", response={200: list[LinkOut], **ERRORS}, summary="Your links")
-def list_links(request: HttpRequest) -> list[dict[str, Any]]:
-    """Links you may revoke: yours, and teammates' links showing your videos."""
-    user = auth.require(request, Scope.READ)
-    links = sharing.revocable_links(user).select_related("video").order_by("-pk")
-    return [link_out(link) for link in links[:200]]
-
-
-@api.post(
-    "/links",
-    response={201: LinkOut, **ERRORS},
-    summary="Share a video or a collection; the URL is shown once",
-)
-def create_link(request: HttpRequest, payload: LinkIn) -> HttpResponse:
-    user = auth.require(request, Scope.SHARE)
-
-    def produce() -> idempotency.Answer:
-        if payload.expiry not in sharing.EXPIRY_PRESETS:
-            raise Problem(422, "Unknown expiry.")
-        video = collection = None
-        if (payload.task_id is None) == (payload.collection_id is None):
-            raise Problem(422, "Name exactly one of task_id and collection_id.")
-        if payload.task_id is not None:
-            video = sharing.shareable_video_for_task(user, payload.task_id)
-            if video is None:
-                raise Problem(404, "No such video you may share.")
-        else:
-            collection = user.collections.filter(pk=payload.collection_id or 0).first()
-            if collection is None:
-                raise Problem(404, "No such collection of yours.")
-        new = sharing.create_link(
-            owner=user,
-            video=video,
-            collection=collection,
-            expiry=payload.expiry,
-            show_prompt=payload.show_prompt,
-            show_owner=payload.show_owner,
-        )
-        return 201, _json(link_out(new.link, new.token))
-
-    return idempotency.run_idempotent(
-        request, owner=user, route="links", payload=payload.dict(), produce=produce
-    )
-
-
-@api.post(
-    "/links/{link_id}/revoke",
-    response={204: None, **ERRORS},
-    summary="Revoke a link at once",
-)
-def revoke_link(request: HttpRequest, link_id: int) -> HttpResponse:
-    user = auth.require(request, Scope.SHARE)
-    if not sharing.revocable_links(user).filter(pk=link_id).exists():
-        raise Http404
-    sharing.revoke_link(owner=user, link_id=link_id)
-    return HttpResponse(status=204)
-
-
-@api.get(
-    "/collections",
-    response={200: list[CollectionOut], **ERRORS},
-    summary="Your collections and the videos they show",
-)
-def list_collections(request: HttpRequest) -> list[dict[str, Any]]:
-    user = auth.require(request, Scope.READ)
-    out = []
-    for collection in user.collections.order_by("-pk")[:200]:
-        items = sharing.available_items(collection).select_related("video")
-        out.append(
-            {
-                "id": collection.pk,
-                "title": collection.title,
-                "description": collection.description,
-                "created_at": collection.created_at,
-                "task_ids": [item.video.task_id for item in items],
-            }
-        )
-    return out
+# The account's operations register on ``api`` too (balance, ledger, links,
+# collections); imported last, once everything they use here exists.
+from generations.api import account  # noqa: E402, F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -18,6 +19,15 @@ class VideoInfo:
     height: int
     duration_seconds: float
     has_audio: bool
+
+    def asset_fields(self) -> dict[str, Any]:
+        """What a VideoAsset records of its file's probe (downloads and films)."""
+        return {
+            "width": self.width,
+            "height": self.height,
+            "duration_seconds": self.duration_seconds,
+            "has_audio": self.has_audio,
+        }
 
 
 def looks_like_mp4(head: bytes) -> bool:

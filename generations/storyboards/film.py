@@ -127,10 +127,7 @@ def _finish(
             task=task,
             file=str(relative),
             poster=str(poster),
-            width=info.width,
-            height=info.height,
-            duration_seconds=info.duration_seconds,
-            has_audio=info.has_audio,
+            **info.asset_fields(),
             size_bytes=path.stat().st_size,
             sha256=digest,
         )

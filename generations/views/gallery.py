@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,18 +22,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.text import slugify
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from generations import forms, services
+from generations import forms, services, zips
 from generations.models import (
     Collection,
     Favourite,
     GenerationTask,
-    VideoAsset,
 )
 from generations.models.favourites import set_favourites
 from generations.views.cards import remix_url
@@ -48,7 +44,6 @@ PAGE_SIZE = 24
 BULK_MAX = 200
 # A zip is built while it streams; keep one download to a size a browser finishes.
 ZIP_MAX = 50
-ZIP_CHUNK = 256 * 1024
 COLLECTIONS_SHOWN = 100
 
 
@@ -335,76 +330,13 @@ def bulk_download(request: AuthedHttpRequest) -> HttpResponseBase:
             request, _("None of the selected videos can be downloaded.")
         )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response = StreamingHttpResponse(zip_chunks(tasks), content_type="application/zip")
+    response = StreamingHttpResponse(
+        zips.zip_chunks(tasks), content_type="application/zip"
+    )
     filename = f"seedance-{len(tasks)}-videos-{stamp}.zip"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
-
-
-class _ZipSink:
-    """A write-only stream that hands back what zipfile wrote since the last take."""
-
-    def __init__(self) -> None:
-        self._chunks: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self._chunks.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def take(self) -> bytes:
-        data = b"".join(self._chunks)
-        self._chunks.clear()
-        return data
-
-
-def zip_chunks(tasks: list[GenerationTask]) -> Iterator[bytes]:
-    """A zip of the tasks' videos, yielded as it is written.
-
-    Stored, not deflated: MP4 does not compress. The sink cannot seek, so zipfile
-    writes each entry's sizes after its data (a data descriptor).
-    """
-    sink = _ZipSink()
-    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:
-        for task in tasks:
-            video: VideoAsset = task.video
-            info = zipfile.ZipInfo(zip_entry_name(task), _zip_time(task))
-            info.compress_type = zipfile.ZIP_STORED
-            info.file_size = video.size_bytes
-            with (
-                default_storage.open(video.file.name or "", "rb") as source,
-                archive.open(info, "w") as target,
-            ):
-                while chunk := source.read(ZIP_CHUNK):
-                    target.write(chunk)
-                    yield sink.take()
-            yield sink.take()
-    yield sink.take()
-
-
-def zip_entry_name(task: GenerationTask) -> str:
-    words = slugify(task.prompt)[:48].strip("-") or "video"
-    return f"{task.pk}-{words}.mp4"
-
-
-def _zip_time(task: GenerationTask) -> tuple[int, int, int, int, int, int]:
-    moment = timezone.localtime(task.finished_at or task.created_at)
-    # The zip format cannot date a file before 1980.
-    moment = max(moment, moment.replace(year=1980, month=1, day=1))
-    return (
-        moment.year,
-        moment.month,
-        moment.day,
-        moment.hour,
-        moment.minute,
-        moment.second,
-    )
 
 
 # ---------- Collections ----------
