@@ -219,3 +219,29 @@ def test_it_remembers_a_visitors_choice_on_the_login_page(
     expect(page.get_by_label("Имя пользователя")).to_be_visible()
     context.close()
     assert not MemberLanguage.objects.exists()
+
+
+@pytest.mark.parametrize("width", [1440, 1100])
+def test_it_keeps_the_russian_header_tidy(
+    page: Page, live_server: Any, alice: Any, staff: Any, width: int
+) -> None:
+    """Eight entries in Russian: one row with the account at 1440 px; below that
+    the nav takes a row of its own. Never a cut or a sideways scroll."""
+    staff.is_superuser = True
+    staff.save()
+    page.set_viewport_size({"width": width, "height": 800})
+    log_in(page, live_server, russian(staff).username)
+    nav = page.locator(".mainnav").bounding_box()
+    account = page.locator("#credit-balance").bounding_box()
+    assert nav is not None and account is not None
+    if width >= 1440:
+        assert abs(nav["y"] - account["y"]) < 12  # one row
+    else:
+        assert nav["y"] > account["y"] + account["height"] - 4  # a row below
+    overflow = page.evaluate(
+        "[...document.querySelectorAll('.topbar *')]"
+        ".filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)"
+        ".map(el => el.className)"
+    )
+    assert overflow == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
