@@ -3,6 +3,7 @@ other, dependency and money, new takes, and the film made by the driver."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import av
@@ -202,7 +203,9 @@ def test_it_makes_a_new_take_of_a_middle_shot(
     assert_books_balance()
 
 
-def test_it_makes_the_film_of_the_chosen_takes(studio: Any, alice: Any) -> None:
+def test_it_makes_the_film_of_the_chosen_takes(
+    studio: Any, alice: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     board = make_board(alice, T, C, C)
     services.generate_all(owner=alice, board=board)
     drive(lambda: chain_settled(board), timeout=90)
@@ -222,3 +225,11 @@ def test_it_makes_the_film_of_the_chosen_takes(studio: Any, alice: Any) -> None:
     assert second.version == 2
     assert Film.objects.filter(board=board, state=Film.State.SUCCEEDED).count() == 2
     assert GenerationTask.objects.filter(kind=Kind.FILM).count() == 2
+    # Deleting a version takes its files too; the other version keeps its own.
+    first_files = [Path(video.file.path), Path(video.poster.path)]
+    assert all(path.exists() for path in first_files)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.delete_film(owner=alice, film=film)
+    assert not any(path.exists() for path in first_files)
+    second.refresh_from_db()
+    assert second.task is not None and Path(second.task.video.file.path).exists()

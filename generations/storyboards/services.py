@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -25,6 +26,7 @@ from generations.models import (
     Shot,
     State,
     Storyboard,
+    VideoAsset,
 )
 from generations.models.storyboards import MAX_CROSSFADE_SECONDS, MAX_SHOTS
 from generations.params import GenerationParams
@@ -363,12 +365,30 @@ def make_film(*, owner: User, board: Storyboard) -> Film:
 
 
 def delete_film(*, owner: User, film: Film) -> None:
-    """Delete one version of a film: its video task (and file) and the row."""
+    """Delete one version of a film: its video task, its files and the row.
+
+    The files go once the rows are gone for good (after the commit), so a
+    rolled-back delete never leaves a film without its video.
+    """
     _own(owner, film.board)
+    files = [
+        name
+        for pair in VideoAsset.objects.filter(task_id=film.task_id).values_list(
+            "file", "poster"
+        )
+        for name in pair
+        if name
+    ]
     with transaction.atomic():
         if film.task_id is not None:
             GenerationTask.objects.filter(pk=film.task_id).delete()
         film.delete()
+        transaction.on_commit(lambda: _remove_files(files))
+
+
+def _remove_files(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)  # a name already gone is no error
 
 
 def pause(board_id: int, message: str) -> None:
