@@ -282,8 +282,14 @@ def test_it_hides_a_private_board_and_its_films(
     assert call(client, "get", "/storyboards", token).json()["items"] == []
     assert call(client, "get", f"/storyboards/{board.pk}", token).status_code == 404
     assert call(client, "get", f"/films/{film.pk}", token).status_code == 404
-    path = f"/storyboards/{board.pk}/generate"
-    assert call(client, "post", path, token).status_code == 404
+    for path, body in (
+        (f"/storyboards/{board.pk}/shots", {"prompt": PROMPT}),
+        (f"/storyboards/{board.pk}/generate", None),
+        (f"/storyboards/{board.pk}/film", {}),
+    ):
+        assert call(client, "post", path, token, body).status_code == 404, path
+    assert Shot.objects.filter(board=board).count() == 1
+    assert Film.objects.count() == 1
 
 
 # ---------- film.ready ----------
