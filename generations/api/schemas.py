@@ -6,11 +6,14 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from django.db import models
 from ninja import Schema
 from pydantic import Field
 
 from generations import images, services, sharing
 from generations.apixo import contract
+from generations.models import Shot, Storyboard
+from generations.models.tasks import AspectRatio, Resolution, Routing
 
 
 class ProblemOut(Schema):
@@ -142,23 +145,19 @@ class CollectionOut(Schema):
 
 
 def _board_default(name: str) -> Any:
-    from django.db.models import Field as Field_
-
-    from generations.models import Storyboard
-
     field = Storyboard._meta.get_field(name)
-    assert isinstance(field, Field_)
+    assert isinstance(field, models.Field)
     return field.default
 
 
 class BoardIn(Schema):
-    """A new board's settings; defaults are the model's own."""
+    """A new board's settings: the model's choices and defaults."""
 
-    title: str = Field(max_length=120)
-    aspect_ratio: str = _board_default("aspect_ratio")
-    resolution: str = _board_default("resolution")
+    title: str
+    aspect_ratio: AspectRatio = AspectRatio(_board_default("aspect_ratio"))
+    resolution: Resolution = Resolution(_board_default("resolution"))
     sound: bool = _board_default("sound")
-    routing: str = _board_default("routing")
+    routing: Routing = Routing(_board_default("routing"))
 
 
 class ShotIn(Schema):
@@ -172,7 +171,7 @@ class ShotIn(Schema):
 class FilmIn(Schema):
     """How the film enters each shot after the first; omitted: as the shots say."""
 
-    cut: str | None = None
+    cut: Shot.Cut | None = None
     crossfade_seconds: float | None = None
 
 
