@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import http.server
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -190,3 +194,43 @@ def queue_short(
         GenerationTask.objects.filter(pk=task.pk).update(**fields)
         task.refresh_from_db()
     return task
+
+
+@dataclass
+class Receiver:
+    """Answers with the queued statuses (then 204), after ``delay`` seconds."""
+
+    statuses: list[int] = field(default_factory=list)
+    delay: float = 0.0
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    url: str = ""
+
+
+@contextmanager
+def serve_receiver() -> Iterator[Receiver]:
+    """A real HTTP webhook receiver on loopback (set WEBHOOKS_ALLOW_LOCAL)."""
+    state = Receiver()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.received.append(
+                ({k.lower(): v for k, v in self.headers.items()}, body)
+            )
+            time.sleep(state.delay)
+            status = state.statuses.pop(0) if state.statuses else 204
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_port}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()

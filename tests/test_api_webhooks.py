@@ -4,11 +4,7 @@ verifier."""
 
 from __future__ import annotations
 
-import http.server
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -25,47 +21,16 @@ from generations.models import (
 )
 from generations.models.api import DeliveryState, EventType
 from generations.models.tasks import transition
-from tests.factories import queue_task
+from tests.factories import Receiver, queue_task, serve_receiver
 
 pytestmark = pytest.mark.django_db
-
-
-@dataclass
-class Receiver:
-    """Answers with the queued statuses (then 204), after ``delay`` seconds."""
-
-    statuses: list[int] = field(default_factory=list)
-    delay: float = 0.0
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    url: str = ""
 
 
 @pytest.fixture
 def receiver(settings: Any) -> Iterator[Receiver]:
     settings.WEBHOOKS_ALLOW_LOCAL = True
-    state = Receiver()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            state.received.append(
-                ({k.lower(): v for k, v in self.headers.items()}, body)
-            )
-            time.sleep(state.delay)
-            status = state.statuses.pop(0) if state.statuses else 204
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_port}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
+    with serve_receiver() as state:
+        yield state
 
 
 def endpoint_for(user: Any, url: str, *types: str) -> WebhookEndpoint:

@@ -409,5 +409,6 @@ def task_video(request: HttpRequest, task_id: int) -> HttpResponseBase:
 
 
 # The account's operations register on ``api`` too (balance, ledger, links,
-# collections); imported last, once everything they use here exists.
-from generations.api import account  # noqa: E402, F401
+# collections, storyboards and films); imported last, once everything they use
+# here exists.
+from generations.api import account, boards  # noqa: E402, F401

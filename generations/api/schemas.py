@@ -6,11 +6,14 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from django.db import models
 from ninja import Schema
 from pydantic import Field
 
 from generations import images, services, sharing
 from generations.apixo import contract
+from generations.models import Shot, Storyboard
+from generations.models.tasks import AspectRatio, Resolution, Routing
 
 
 class ProblemOut(Schema):
@@ -136,3 +139,103 @@ class CollectionOut(Schema):
 
 
 # ---------- Adapters ----------
+
+
+# ---------- Storyboards and films ----------
+
+
+def _board_default(name: str) -> Any:
+    field = Storyboard._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field.default
+
+
+class BoardIn(Schema):
+    """A new board's settings: the model's choices and defaults."""
+
+    title: str
+    aspect_ratio: AspectRatio = AspectRatio(_board_default("aspect_ratio"))
+    resolution: Resolution = Resolution(_board_default("resolution"))
+    sound: bool = _board_default("sound")
+    routing: Routing = Routing(_board_default("routing"))
+
+
+class ShotIn(Schema):
+    """A shot from its prompt (``text``) or continuing the previous one."""
+
+    prompt: str = Field(min_length=contract.PROMPT_MIN, max_length=contract.PROMPT_MAX)
+    duration: int = 8
+    start: str = "text"
+
+
+class FilmIn(Schema):
+    """How the film enters each shot after the first; omitted: as the shots say."""
+
+    cut: Shot.Cut | None = None
+    crossfade_seconds: float | None = None
+
+
+class ShotOut(Schema):
+    id: int
+    position: int
+    prompt: str
+    duration: int
+    start: str
+    cut: str
+    crossfade_seconds: float
+    wanted: bool
+    note: str
+    chosen_take_id: int | None
+    take_state: str | None
+
+
+class FilmOut(Schema):
+    id: int
+    board_id: int
+    version: int
+    state: str
+    progress: float
+    error: str
+    task_id: int | None
+    video_url: str | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+class BoardEstimateOut(Schema):
+    seconds: int
+    cost_to_generate: int
+    chosen_cost: int
+
+
+class BoardSummaryOut(Schema):
+    id: int
+    title: str
+    owner: str
+    is_owner: bool
+    state: str
+    pause_message: str
+    aspect_ratio: str
+    resolution: str
+    sound: bool
+    routing: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class BoardOut(BoardSummaryOut):
+    shots: list[ShotOut]
+    estimate: BoardEstimateOut
+    films: list[FilmOut]
+
+
+class BoardPage(Schema):
+    items: list[BoardSummaryOut]
+    next_cursor: str | None
+
+
+class GenerateAllOut(Schema):
+    asked: int
+    state: str
+    pause_message: str
+    balance: int

@@ -162,6 +162,26 @@ def record_task_event(task_id: int, to_state: str) -> None:
         record_event(owner_id=task.owner_id, type=event_type, data=task_payload(task))
 
 
+def record_film_event(film_id: int) -> None:
+    """The one hook point for films: a film was stitched (in its transaction)."""
+    from generations.models import Film
+
+    film = Film.objects.select_related("board").filter(pk=film_id).first()
+    if film is None or film.state != Film.State.SUCCEEDED:
+        return
+    record_event(
+        owner_id=film.board.owner_id,
+        type=EventType.FILM_READY,
+        data={
+            "film_id": film.pk,
+            "board_id": film.board_id,
+            "version": film.version,
+            "task_id": film.task_id,
+            "video_url": f"/api/v1/tasks/{film.task_id}/video",
+        },
+    )
+
+
 def send_test_event(endpoint: WebhookEndpoint) -> WebhookEvent | None:
     with transaction.atomic():
         return record_event(

@@ -142,6 +142,10 @@ def _finish(
         if done != 1:
             transaction.set_rollback(True)
             return False
+        # The one hook point for film.ready: the event commits with the success.
+        from generations.api.webhooks import record_film_event
+
+        record_film_event(film.pk)
     log.info("film %s stitched (stream copy: %s)", film.pk, stream_copy)
     return True
 
