@@ -2,7 +2,7 @@
 
 Every lookup goes through ``Storyboard.objects.visible_to`` (the pages' rule): a
 stranger's board is a 404, a teammate reads it, and the services' owner check
-(``services._own``) turns a teammate's change into a 403.
+(``services.require_owner``) turns a teammate's change into a 403.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def _board(user: User, board_id: int) -> Storyboard:
 def _owned(user: User, board_id: int) -> Storyboard:
     board = _board(user, board_id)
     try:
-        services._own(user, board)
+        services.require_owner(user, board)
     except Refused as exc:
         raise Problem(403, str(exc)) from None
     return board

@@ -37,7 +37,7 @@ from generations.storyboards import frames
 DEAD_STATES = frozenset(TERMINAL_STATES - {State.SUCCEEDED})
 
 
-def _own(owner: User, board: Storyboard) -> None:
+def require_owner(owner: User, board: Storyboard) -> None:
     """Only the owner edits a board (teammates see it: ``Storyboard.visible_to``)."""
     if board.owner_id != owner.pk:
         raise Refused(_("Only the owner of this storyboard can change it."))
@@ -90,7 +90,7 @@ def add_shot(
     start_image: InputImage | None = None,
     end_image: InputImage | None = None,
 ) -> Shot:
-    _own(owner, board)
+    require_owner(owner, board)
     with transaction.atomic():
         shots = Shot.objects.filter(board=board)
         if shots.count() >= MAX_SHOTS:
@@ -123,7 +123,7 @@ def update_shot(
     cut: str | None = None,
     crossfade_seconds: float | None = None,
 ) -> Shot:
-    _own(owner, shot.board)
+    require_owner(owner, shot.board)
     if prompt is not None:
         shot.prompt = prompt.strip()
     if duration is not None:
@@ -145,7 +145,7 @@ def update_shot(
 
 def move_shot(*, owner: User, shot: Shot, offset: int) -> None:
     """Swap the shot with its neighbour before (-1) or after (+1)."""
-    _own(owner, shot.board)
+    require_owner(owner, shot.board)
     with transaction.atomic():
         ordered = list(Shot.objects.filter(board_id=shot.board_id).order_by("position"))
         index = next(i for i, s in enumerate(ordered) if s.pk == shot.pk)
@@ -158,7 +158,7 @@ def move_shot(*, owner: User, shot: Shot, offset: int) -> None:
 
 def reorder_shots(*, owner: User, board: Storyboard, shot_ids: list[int]) -> None:
     """Put the board's shots in the order of ``shot_ids`` (a drag and drop)."""
-    _own(owner, board)
+    require_owner(owner, board)
     with transaction.atomic():
         shots = {s.pk: s for s in Shot.objects.filter(board=board)}
         if sorted(shot_ids) != sorted(shots):
@@ -178,7 +178,7 @@ def _renumber(ordered: list[Shot]) -> None:
 
 
 def delete_shot(*, owner: User, shot: Shot) -> None:
-    _own(owner, shot.board)
+    require_owner(owner, shot.board)
     with transaction.atomic():
         board = shot.board
         shot.delete()
@@ -186,7 +186,7 @@ def delete_shot(*, owner: User, shot: Shot) -> None:
 
 
 def choose_take(*, owner: User, shot: Shot, take_id: int) -> Shot:
-    _own(owner, shot.board)
+    require_owner(owner, shot.board)
     take = shot.takes.filter(pk=take_id).first()
     if take is None:
         raise Refused(_("That take does not belong to this shot."))
@@ -238,7 +238,7 @@ def generate_all(*, owner: User, board: Storyboard) -> int:
     Nothing is held here: the driver queues (and holds for) each shot when it can
     start, now for most shots, later for a shot that continues another.
     """
-    _own(owner, board)
+    require_owner(owner, board)
     shots = list(Shot.objects.filter(board=board).select_related("chosen_take"))
     wanted = [s.pk for s in shots if needs_take(s)]
     with transaction.atomic():
@@ -260,7 +260,7 @@ def new_take(*, owner: User, shot: Shot, redo_following: bool) -> list[int]:
     keep their takes.
     """
     board = shot.board
-    _own(owner, board)
+    require_owner(owner, board)
     redo = [shot.pk]
     if redo_following:
         for later in Shot.objects.filter(
@@ -331,7 +331,7 @@ def previous_shot(shot: Shot) -> Shot | None:
 
 def make_film(*, owner: User, board: Storyboard) -> Film:
     """Queue a new version of the board's film from its chosen takes."""
-    _own(owner, board)
+    require_owner(owner, board)
     shots = list(
         Shot.objects.filter(board=board)
         .select_related("chosen_take__video")
@@ -370,7 +370,7 @@ def delete_film(*, owner: User, film: Film) -> None:
     The files go once the rows are gone for good (after the commit), so a
     rolled-back delete never leaves a film without its video.
     """
-    _own(owner, film.board)
+    require_owner(owner, film.board)
     files = [
         name
         for pair in VideoAsset.objects.filter(task_id=film.task_id).values_list(
