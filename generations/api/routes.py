@@ -103,10 +103,19 @@ def task_out(task: GenerationTask) -> dict[str, Any]:
 
 
 def json_safe(value: dict[str, Any]) -> dict[str, Any]:
-    """Datetimes as ISO strings, as the stored idempotent answer keeps them."""
-    return {
-        k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in value.items()
-    }
+    """Datetimes as ISO strings all the way down, as the stored idempotent answer
+    keeps them."""
+    return {k: _json_value(v) for k, v in value.items()}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return json_safe(value)
+    if isinstance(value, list):
+        return [_json_value(item) for item in value]
+    return value
 
 
 def form_data(payload: GenerationIn) -> dict[str, Any]:
