@@ -154,6 +154,17 @@ def _refusal(exc: credits.CreditsRefused) -> Problem:
     return Problem(402, str(exc))
 
 
+def _created(user: User, created: list[GenerationTask]) -> idempotency.Answer:
+    """The answer of a spending create: the new tasks, their cost, the balance."""
+    return 201, json_safe(
+        {
+            "tasks": [task_out(t) for t in created],
+            "cost": sum(t.cost for t in created),
+            "balance": credits.account_for(user).balance,
+        }
+    )
+
+
 def _cursor(value: str | None) -> int | None:
     if not value:
         return None
@@ -245,11 +256,7 @@ def _create(
             raise _refusal(exc) from None
         # The per-task copies point at the stored files; the drafts can go.
         InputImage.objects.filter(pk__in=[i.pk for i in stored], task=None).delete()
-        return 201, {
-            "tasks": [json_safe(task_out(t)) for t in created],
-            "cost": sum(t.cost for t in created),
-            "balance": credits.account_for(user).balance,
-        }
+        return _created(user, created)
 
     return idempotency.run_idempotent(
         request,
@@ -377,11 +384,7 @@ def retry_task(request: HttpRequest, task_id: int) -> HttpResponse:
             new_task = services.retry_task(task)
         except credits.CreditsRefused as exc:
             raise _refusal(exc) from None
-        return 201, {
-            "tasks": [json_safe(task_out(new_task))],
-            "cost": new_task.cost,
-            "balance": credits.account_for(user).balance,
-        }
+        return _created(user, [new_task])
 
     return idempotency.run_idempotent(
         request,
