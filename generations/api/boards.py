@@ -138,15 +138,6 @@ def board_out(board: Storyboard, user: User) -> dict[str, Any]:
     }
 
 
-def _stored(body: dict[str, Any]) -> dict[str, Any]:
-    """JSON-safe all the way down, as the stored idempotent answer keeps it."""
-    out = json_safe(body)
-    for name in ("shots", "films"):
-        if name in out:
-            out[name] = [json_safe(row) for row in out[name]]
-    return out
-
-
 @api.get("/storyboards", response={200: BoardPage, **ERRORS}, summary="Storyboards")
 def list_boards(
     request: HttpRequest, cursor: str | None = None, limit: int = 20
@@ -187,7 +178,7 @@ def create_board(request: HttpRequest, payload: BoardIn) -> HttpResponse:
             )
         except (Refused, ValidationError) as exc:
             raise _refused(exc) from None
-        return 201, _stored(board_out(board, user))
+        return 201, json_safe(board_out(board, user))
 
     return idempotency.run_idempotent(
         request,

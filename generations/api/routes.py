@@ -103,10 +103,19 @@ def task_out(task: GenerationTask) -> dict[str, Any]:
 
 
 def json_safe(value: dict[str, Any]) -> dict[str, Any]:
-    """Datetimes as ISO strings, as the stored idempotent answer keeps them."""
-    return {
-        k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in value.items()
-    }
+    """Datetimes as ISO strings all the way down, as the stored idempotent answer
+    keeps them."""
+    return {k: _json_value(v) for k, v in value.items()}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return json_safe(value)
+    if isinstance(value, list):
+        return [_json_value(item) for item in value]
+    return value
 
 
 def form_data(payload: GenerationIn) -> dict[str, Any]:
@@ -143,6 +152,17 @@ def _valid_form(
 
 def _refusal(exc: credits.CreditsRefused) -> Problem:
     return Problem(402, str(exc))
+
+
+def _created(user: User, created: list[GenerationTask]) -> idempotency.Answer:
+    """The answer of a spending create: the new tasks, their cost, the balance."""
+    return 201, json_safe(
+        {
+            "tasks": [task_out(t) for t in created],
+            "cost": sum(t.cost for t in created),
+            "balance": credits.account_for(user).balance,
+        }
+    )
 
 
 def _cursor(value: str | None) -> int | None:
@@ -236,11 +256,7 @@ def _create(
             raise _refusal(exc) from None
         # The per-task copies point at the stored files; the drafts can go.
         InputImage.objects.filter(pk__in=[i.pk for i in stored], task=None).delete()
-        return 201, {
-            "tasks": [json_safe(task_out(t)) for t in created],
-            "cost": sum(t.cost for t in created),
-            "balance": credits.account_for(user).balance,
-        }
+        return _created(user, created)
 
     return idempotency.run_idempotent(
         request,
@@ -368,11 +384,7 @@ def retry_task(request: HttpRequest, task_id: int) -> HttpResponse:
             new_task = services.retry_task(task)
         except credits.CreditsRefused as exc:
             raise _refusal(exc) from None
-        return 201, {
-            "tasks": [json_safe(task_out(new_task))],
-            "cost": new_task.cost,
-            "balance": credits.account_for(user).balance,
-        }
+        return _created(user, [new_task])
 
     return idempotency.run_idempotent(
         request,
