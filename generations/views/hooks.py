@@ -24,8 +24,6 @@ from generations.pipeline.common import hash_token
 
 MAX_CALLBACK_BYTES = 64 * 1024
 HINTABLE = POLLED_STATES | {State.UNKNOWN}
-# A callback that knows this task's token (only our POST carried it) proves the
-# provider received the submission: in ID_LEARNABLE_STATES its taskId is kept.
 
 
 @csrf_exempt
@@ -44,6 +42,8 @@ def apixo_callback(request: HttpRequest, task_id: int, token: str) -> HttpRespon
         return HttpResponse(status=404)
     assert row is not None
     now = timezone.now()
+    # A callback that knows this task's token (only our POST carried it) proves the
+    # provider received the submission: in ID_LEARNABLE_STATES its taskId is kept.
     if row["provider_task_id"] is None and row["state"] in ID_LEARNABLE_STATES:
         _learn_task_id(task_id, _task_id_in(request.body))
     GenerationTask.objects.filter(pk=task_id).update(callback_received_at=now)
