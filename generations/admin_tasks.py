@@ -16,7 +16,6 @@ same moment is reported as "changed meanwhile", never half-changed.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from django import forms
@@ -33,6 +32,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from generations import services, staff_services
+from generations.admin_task_actions import NoteForm, ReasonForm, Results, staff_name
 from generations.models import (
     FailCode,
     GenerationTask,
@@ -84,58 +84,6 @@ class FailCodeFilter(admin.SimpleListFilter):
         if self.value():
             return queryset.filter(fail_code=self.value())
         return queryset
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        max_length=400,
-        label=_("Reason"),
-        help_text=_("Recorded in the task's history and the ledger, with your name."),
-        widget=forms.TextInput(attrs={"size": 70}),
-    )
-
-    def clean_reason(self) -> str:
-        reason: str = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError(_("Say why, for the task's history."))
-        return reason
-
-
-class NoteForm(forms.Form):
-    reason = forms.CharField(
-        max_length=400,
-        required=False,
-        label=_("Note"),
-        help_text=_("Optional; recorded in the old task's history."),
-        widget=forms.TextInput(attrs={"size": 70}),
-    )
-
-
-class Results:
-    """Per-row outcomes of an action, reported as a few grouped messages."""
-
-    def __init__(self) -> None:
-        self.done: list[str] = []
-        self.refused: dict[str, list[int]] = defaultdict(list)
-
-    def ok(self, text: str) -> None:
-        self.done.append(text)
-
-    def refuse(self, task: GenerationTask, why: str) -> None:
-        self.refused[why].append(task.pk)
-
-    def report(self, model_admin: GenerationTaskAdmin, request: HttpRequest) -> None:
-        if self.done:
-            model_admin.message_user(
-                request, "; ".join(self.done) + ".", messages.SUCCESS
-            )
-        for why, ids in self.refused.items():
-            tasks = ", ".join(f"#{pk}" for pk in ids)
-            model_admin.message_user(request, f"{tasks}: {why}", messages.WARNING)
-
-
-def _staff_name(request: HttpRequest) -> str:
-    return request.user.get_username() if request.user.is_authenticated else "?"
 
 
 class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
@@ -411,7 +359,7 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
                 % {"code": FailCode.RELEASED_BY_STAFF.value},
             )
         note = form.cleaned_data["reason"]
-        reason = f"Released by staff ({_staff_name(request)}): {note}"
+        reason = f"Released by staff ({staff_name(request)}): {note}"
         results = Results()
         for task in tasks:
             try:
@@ -464,7 +412,7 @@ class GenerationTaskAdmin(admin.ModelAdmin[GenerationTask]):
         for task in tasks:
             try:
                 new_task = staff_services.resubmit_unknown_task(
-                    task=task, staff_name=_staff_name(request), note=note
+                    task=task, staff_name=staff_name(request), note=note
                 )
             except services.Refused as exc:
                 results.refuse(task, str(exc))

@@ -19,6 +19,7 @@ from generations.models.operations import (
     OpsCounter,
     ProviderBreaker,
     QueueBump,
+    RateBucket,
 )
 from generations.models.presets import Preset
 from generations.models.remembered import RememberedParams
@@ -35,7 +36,6 @@ from generations.models.tasks import (
     InputImage,
     Kind,
     Mode,
-    RateBucket,
     Routing,
     State,
     TaskTransition,

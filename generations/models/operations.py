@@ -101,3 +101,16 @@ class QueueBump(models.Model):
 
     def __str__(self) -> str:
         return f"task {self.task_id} at rank {self.rank}"
+
+
+class RateBucket(models.Model):
+    """Provider requests counted per second, shared by every process (SQLite/PG).
+
+    With Redis configured the limiter keeps these counters in Redis instead.
+    """
+
+    second = models.BigIntegerField(primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.second}: {self.count}"

@@ -492,16 +492,3 @@ class VideoAsset(models.Model):
 
 def lease_expired_q(now: dt.datetime) -> models.Q:
     return models.Q(lease_until__isnull=True) | models.Q(lease_until__lt=now)
-
-
-class RateBucket(models.Model):
-    """Provider requests counted per second, shared by every process (SQLite/PG).
-
-    With Redis configured the limiter keeps these counters in Redis instead.
-    """
-
-    second = models.BigIntegerField(primary_key=True)
-    count = models.PositiveIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.second}: {self.count}"
