@@ -19,7 +19,8 @@ from generations.models import OpsCounter
 
 
 @functools.cache
-def _redis(url: str) -> Any:
+def redis_client(url: str) -> Any:
+    """One client (and connection pool) per address for the process."""
     import redis
 
     return redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
@@ -33,7 +34,7 @@ def redis_key() -> str:
 
 def incr(name: str, amount: int = 1) -> None:
     if settings.REDIS_URL:
-        _redis(settings.REDIS_URL).hincrby(redis_key(), name, amount)
+        redis_client(settings.REDIS_URL).hincrby(redis_key(), name, amount)
         return
     if OpsCounter.objects.filter(name=name).update(value=F("value") + amount):
         return
@@ -46,7 +47,7 @@ def incr(name: str, amount: int = 1) -> None:
 
 def values(prefix: str = "") -> dict[str, int]:
     if settings.REDIS_URL:
-        raw: dict[Any, Any] = _redis(settings.REDIS_URL).hgetall(redis_key())
+        raw: dict[Any, Any] = redis_client(settings.REDIS_URL).hgetall(redis_key())
         found = {
             (k.decode() if isinstance(k, bytes) else str(k)): int(v)
             for k, v in raw.items()

@@ -12,12 +12,10 @@
 
 from __future__ import annotations
 
-import functools
 import hmac
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -25,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from generations.ops import counters
 from generations.pipeline import dispatch
 
 log = logging.getLogger(__name__)
@@ -37,16 +36,9 @@ def database_status() -> str:
     return "ok"
 
 
-@functools.cache
-def _redis_client(url: str) -> Any:
-    import redis
-
-    return redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-
-
 def broker_status() -> str:
     if settings.REDIS_URL:
-        return "ok" if _redis_client(settings.REDIS_URL).ping() else "down"
+        return "ok" if counters.redis_client(settings.REDIS_URL).ping() else "down"
     from django_q.models import OrmQ
 
     OrmQ.objects.exists()  # the ORM broker's queue table is readable
