@@ -53,17 +53,24 @@ def board_or_404(request: AuthedHttpRequest, pk: int) -> Storyboard:
     return board
 
 
-def shot_or_404(request: AuthedHttpRequest, pk: int) -> Shot:
-    shot = (
-        Shot.objects.filter(
+def _on_visible_board_or_404[M: (Shot, Film)](
+    model: type[M], request: AuthedHttpRequest, pk: int
+) -> M:
+    """A shot or film (with its board) on a board the member may see."""
+    found = (
+        model.objects.filter(
             pk=pk, board__in=Storyboard.objects.visible_to(request.user)
         )
         .select_related("board")
         .first()
     )
-    if shot is None:
-        raise Http404("No such shot.")
-    return shot
+    if found is None:
+        raise Http404(f"No such {model.__name__.lower()}.")
+    return found
+
+
+def shot_or_404(request: AuthedHttpRequest, pk: int) -> Shot:
+    return _on_visible_board_or_404(Shot, request, pk)
 
 
 @login_required
@@ -380,19 +387,10 @@ def film_make(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def film_delete(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    film = (
-        Film.objects.filter(
-            pk=pk, board__in=Storyboard.objects.visible_to(request.user)
-        )
-        .select_related("board")
-        .first()
-    )
-    if film is None:
-        raise Http404("No such film.")
-    found = film
+    film = _on_visible_board_or_404(Film, request, pk)
 
     def delete() -> str:
-        services.delete_film(owner=request.user, film=found)
+        services.delete_film(owner=request.user, film=film)
         return _("Film deleted.")
 
     return _run(request, film.board, delete)
