@@ -202,11 +202,7 @@ def shot_add(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     prompt = post.get("prompt", "").strip()
 
     def add() -> str:
-        if not contract.PROMPT_MIN <= len(prompt) <= contract.PROMPT_MAX:
-            raise Refused(
-                _("Write a prompt of %(min)d to %(max)d characters.")
-                % {"min": contract.PROMPT_MIN, "max": contract.PROMPT_MAX}
-            )
+        _check_prompt(prompt)
         start = _choice(post.get("start", Shot.Start.TEXT), Shot.Start.values)
         start_image = None
         if start == Shot.Start.IMAGE:
@@ -223,6 +219,14 @@ def shot_add(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         return _("Shot added.")
 
     return _run(request, board, add)
+
+
+def _check_prompt(prompt: str) -> None:
+    if not contract.PROMPT_MIN <= len(prompt.strip()) <= contract.PROMPT_MAX:
+        raise Refused(
+            _("Write a prompt of %(min)d to %(max)d characters.")
+            % {"min": contract.PROMPT_MIN, "max": contract.PROMPT_MAX}
+        )
 
 
 def _duration(raw: str | None) -> int:
@@ -257,13 +261,8 @@ def shot_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
     def edit() -> str:
         prompt = post.get("prompt")
-        if prompt is not None and not (
-            contract.PROMPT_MIN <= len(prompt.strip()) <= contract.PROMPT_MAX
-        ):
-            raise Refused(
-                _("Write a prompt of %(min)d to %(max)d characters.")
-                % {"min": contract.PROMPT_MIN, "max": contract.PROMPT_MAX}
-            )
+        if prompt is not None:
+            _check_prompt(prompt)
         fade = post.get("crossfade_seconds")
         try:
             seconds = float(fade) if fade else None
