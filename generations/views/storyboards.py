@@ -126,8 +126,7 @@ def _message(exc: Exception) -> str:
 
 def board_context(request: AuthedHttpRequest, board: Storyboard) -> dict[str, Any]:
     shots = list(
-        Shot.objects.filter(board=board)
-        .select_related("chosen_take__video", "start_image", "end_image")
+        board.shots.select_related("chosen_take__video", "start_image", "end_image")
         .prefetch_related(
             Prefetch(
                 "takes",
