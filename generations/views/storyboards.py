@@ -53,17 +53,24 @@ def board_or_404(request: AuthedHttpRequest, pk: int) -> Storyboard:
     return board
 
 
-def shot_or_404(request: AuthedHttpRequest, pk: int) -> Shot:
-    shot = (
-        Shot.objects.filter(
+def _on_visible_board_or_404[M: (Shot, Film)](
+    model: type[M], request: AuthedHttpRequest, pk: int
+) -> M:
+    """A shot or film (with its board) on a board the member may see."""
+    found = (
+        model.objects.filter(
             pk=pk, board__in=Storyboard.objects.visible_to(request.user)
         )
         .select_related("board")
         .first()
     )
-    if shot is None:
-        raise Http404("No such shot.")
-    return shot
+    if found is None:
+        raise Http404(f"No such {model.__name__.lower()}.")
+    return found
+
+
+def shot_or_404(request: AuthedHttpRequest, pk: int) -> Shot:
+    return _on_visible_board_or_404(Shot, request, pk)
 
 
 @login_required
@@ -119,8 +126,7 @@ def _message(exc: Exception) -> str:
 
 def board_context(request: AuthedHttpRequest, board: Storyboard) -> dict[str, Any]:
     shots = list(
-        Shot.objects.filter(board=board)
-        .select_related("chosen_take__video", "start_image", "end_image")
+        board.shots.select_related("chosen_take__video", "start_image", "end_image")
         .prefetch_related(
             Prefetch(
                 "takes",
@@ -195,11 +201,7 @@ def shot_add(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     prompt = post.get("prompt", "").strip()
 
     def add() -> str:
-        if not contract.PROMPT_MIN <= len(prompt) <= contract.PROMPT_MAX:
-            raise Refused(
-                _("Write a prompt of %(min)d to %(max)d characters.")
-                % {"min": contract.PROMPT_MIN, "max": contract.PROMPT_MAX}
-            )
+        _check_prompt(prompt)
         start = _choice(post.get("start", Shot.Start.TEXT), Shot.Start.values)
         start_image = None
         if start == Shot.Start.IMAGE:
@@ -216,6 +218,14 @@ def shot_add(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         return _("Shot added.")
 
     return _run(request, board, add)
+
+
+def _check_prompt(prompt: str) -> None:
+    if not contract.PROMPT_MIN <= len(prompt.strip()) <= contract.PROMPT_MAX:
+        raise Refused(
+            _("Write a prompt of %(min)d to %(max)d characters.")
+            % {"min": contract.PROMPT_MIN, "max": contract.PROMPT_MAX}
+        )
 
 
 def _duration(raw: str | None) -> int:
@@ -250,13 +260,8 @@ def shot_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
     def edit() -> str:
         prompt = post.get("prompt")
-        if prompt is not None and not (
-            contract.PROMPT_MIN <= len(prompt.strip()) <= contract.PROMPT_MAX
-        ):
-            raise Refused(
-                _("Write a prompt of %(min)d to %(max)d characters.")
-                % {"min": contract.PROMPT_MIN, "max": contract.PROMPT_MAX}
-            )
+        if prompt is not None:
+            _check_prompt(prompt)
         fade = post.get("crossfade_seconds")
         try:
             seconds = float(fade) if fade else None
@@ -380,19 +385,10 @@ def film_make(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def film_delete(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    film = (
-        Film.objects.filter(
-            pk=pk, board__in=Storyboard.objects.visible_to(request.user)
-        )
-        .select_related("board")
-        .first()
-    )
-    if film is None:
-        raise Http404("No such film.")
-    found = film
+    film = _on_visible_board_or_404(Film, request, pk)
 
     def delete() -> str:
-        services.delete_film(owner=request.user, film=found)
+        services.delete_film(owner=request.user, film=film)
         return _("Film deleted.")
 
     return _run(request, film.board, delete)
