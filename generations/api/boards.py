@@ -119,11 +119,8 @@ def film_out(film: Film) -> dict[str, Any]:
 
 
 def board_out(board: Storyboard, user: User) -> dict[str, Any]:
-    shots = list(
-        Shot.objects.filter(board=board)
-        .select_related("chosen_take")
-        .order_by("position")
-    )
+    # Through board.shots, so totals' shot_params reuses this board (no query a shot).
+    shots = list(board.shots.select_related("chosen_take").order_by("position"))
     films = Film.objects.filter(board=board).order_by("-version")
     totals = services.totals(board, shots)
     return {
