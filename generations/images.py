@@ -288,36 +288,38 @@ def store_upload(
     return save_prepared(prepare_upload(uploaded_file), owner=owner, position=position)
 
 
-def check_image_url(url: str) -> str:
-    """The URL, stripped, if the provider may be sent to it. Raises ImageRejected.
+def check_public_url(url: str) -> str:
+    """The URL, stripped, if it may be given out or called: https on a public host.
 
-    We never fetch it ourselves; we only refuse what cannot be a public https image.
+    The one rule for image addresses (the provider fetches them; we never do) and
+    webhook endpoints. Raises ImageRejected with a message naming no use, so both
+    can show it as it is.
     """
     url = url.strip()
     if len(url) > URL_MAX_LENGTH:
-        raise ImageRejected(gettext("The image address is too long."))
+        raise ImageRejected(gettext("The address is too long."))
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        raise ImageRejected(gettext("This is not a valid image address.")) from None
+        raise ImageRejected(gettext("This is not a valid address.")) from None
     if parts.scheme != "https":
-        raise ImageRejected(gettext("The image address must start with https://."))
+        raise ImageRejected(gettext("The address must start with https://."))
     if not host:
-        raise ImageRejected(gettext("The image address has no host name."))
+        raise ImageRejected(gettext("The address has no host name."))
     if parts.username or parts.password:
-        raise ImageRejected(gettext("The image address must not contain a password."))
+        raise ImageRejected(gettext("The address must not contain a password."))
     try:
         # What a resolver would look up: Unicode, percent-encoded and full-width
         # spellings of 127.0.0.1 must not slip past the address check.
         normal = security.normalise_host(host)
     except ValueError:
-        raise ImageRejected(gettext("This is not a valid image address.")) from None
+        raise ImageRejected(gettext("This is not a valid address.")) from None
     if _is_local_host(normal):
         raise ImageRejected(
             gettext(
-                "The image address must be on the public internet, not a local or "
+                "The address must be on the public internet, not a local or "
                 "private network."
             )
         )
@@ -325,7 +327,7 @@ def check_image_url(url: str) -> str:
     if address is not None and not security.is_canonical_ip_host(host, address):
         raise ImageRejected(
             gettext(
-                "Write the image address's IP address the usual way "
+                "Write the IP address the usual way "
                 "(%(address)s), or use its host name."
             )
             % {"address": address}
@@ -346,7 +348,7 @@ def _is_local_host(host: str) -> bool:
 def image_from_url(url: str, *, owner: AbstractBaseUser, position: int) -> InputImage:
     """Record a linked frame (checked, not fetched). Raises ImageRejected."""
     return InputImage.objects.create(
-        owner_id=owner.pk, position=position, source_url=check_image_url(url)
+        owner_id=owner.pk, position=position, source_url=check_public_url(url)
     )
 
 

@@ -442,6 +442,8 @@ def test_it_adds_an_endpoint_and_refuses_a_private_one(
         {"url": "https://10.1.2.3/hook", "event_types": ["task.succeeded"]},
     )
     assert refused.status_code == 422
+    # The public URL rule's message, as it is: it names no image.
+    assert "The address must be on the public internet" in refused.content.decode()
     assert not alice.webhook_endpoints.exists()
     added = client.post(
         "/api/webhooks/",
@@ -451,7 +453,23 @@ def test_it_adds_an_endpoint_and_refuses_a_private_one(
     endpoint = alice.webhook_endpoints.get()
     assert client.get("/api/webhooks/").context["new_secret"] == endpoint.secret
     assert endpoint.event_types == ["task.failed"]
-    assert endpoint.secret not in client.get("/api/webhooks/").content.decode()
+    page = client.get("/api/webhooks/").content.decode()
+    assert endpoint.secret not in page
+    assert "when a film is ready" in page
+    assert "Remove this endpoint?" in page  # removing asks first
+
+
+def test_it_refuses_a_private_endpoint_in_the_members_language() -> None:
+    """The public URL rule's messages name no use, so a webhook refusal reads
+    right in Russian too (it once said "the image" there)."""
+    from django.utils import translation
+
+    from generations.api import webhooks
+
+    with translation.override("ru"), pytest.raises(webhooks.EndpointRefused) as caught:
+        webhooks.check_endpoint_url("https://10.1.2.3/hook")
+    assert "Адрес должен быть в открытом интернете" in str(caught.value)
+    assert "зображени" not in str(caught.value)
 
 
 def test_it_serves_the_docs_page_from_local_assets(client: Client) -> None:

@@ -178,7 +178,7 @@ def test_it_rejects_a_decompression_bomb(alice: Any) -> None:
     ],
 )
 def test_it_accepts_public_https_urls(url: str) -> None:
-    assert images.check_image_url(f"  {url} ") == url
+    assert images.check_public_url(f"  {url} ") == url
 
 
 @pytest.mark.parametrize(
@@ -205,7 +205,7 @@ def test_it_rejects_urls_the_provider_must_not_be_sent_to(
     url: str, message: str
 ) -> None:
     with pytest.raises(images.ImageRejected, match=message):
-        images.check_image_url(url)
+        images.check_public_url(url)
 
 
 @pytest.mark.django_db

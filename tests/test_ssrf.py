@@ -129,7 +129,7 @@ URL_CASES = internal_urls(1, 1)
 @pytest.mark.parametrize("url", URL_CASES)
 def test_it_refuses_image_urls_that_are_not_public_https(url: str) -> None:
     with pytest.raises(images.ImageRejected) as refused:
-        images.check_image_url(url)
+        images.check_public_url(url)
     assert refused.value.message  # shown to the member as is
 
 
@@ -143,7 +143,7 @@ def test_it_refuses_image_urls_that_are_not_public_https(url: str) -> None:
     ],
 )
 def test_it_accepts_public_https_image_urls(url: str) -> None:
-    assert images.check_image_url(url) == url
+    assert images.check_public_url(url) == url
 
 
 @pytest.mark.parametrize(
@@ -159,13 +159,13 @@ def test_it_accepts_public_https_image_urls(url: str) -> None:
 )
 def test_it_refuses_public_addresses_spelled_unusually(url: str) -> None:
     with pytest.raises(images.ImageRejected) as refused:
-        images.check_image_url(url)
+        images.check_public_url(url)
     assert "the usual way" in refused.value.message
 
 
 def test_it_accepts_international_host_names() -> None:
     url = "https://b\u00fccher.example/a.png"
-    assert images.check_image_url(url) == url
+    assert images.check_public_url(url) == url
 
 
 @pytest.mark.django_db

@@ -72,7 +72,7 @@ def new_secret() -> str:
 
 
 def check_endpoint_url(url: str) -> str:
-    """The image URLs' rule (https, public addresses); local ones only when
+    """The public URL rule (https, public addresses); local ones only when
     WEBHOOKS_ALLOW_LOCAL is set (development and tests)."""
     url = url.strip()
     if getattr(settings, "WEBHOOKS_ALLOW_LOCAL", False) and url.startswith(
@@ -80,9 +80,9 @@ def check_endpoint_url(url: str) -> str:
     ):
         return url
     try:
-        return images.check_image_url(url)
+        return images.check_public_url(url)
     except images.ImageRejected as exc:
-        raise EndpointRefused(exc.message.replace("image address", "address")) from None
+        raise EndpointRefused(exc.message) from None
 
 
 def add_endpoint(*, owner: User, url: str, event_types: list[str]) -> WebhookEndpoint:

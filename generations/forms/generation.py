@@ -236,7 +236,7 @@ class GenerationForm(forms.Form):
         if not url or not self.image_mode:
             return ""
         try:
-            return images.check_image_url(url)
+            return images.check_public_url(url)
         except images.ImageRejected as exc:
             raise forms.ValidationError(exc.message, code="url") from None
 
