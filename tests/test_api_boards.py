@@ -188,6 +188,26 @@ def test_it_generates_all_once_per_idempotency_key(client: Client, alice: Any) -
     assert GenerationTask.objects.filter(shot__board=board).count() == 2
 
 
+def test_it_pauses_a_board_short_of_credits_as_its_schema_says(
+    client: Client, django_user_model: Any
+) -> None:
+    """Short of credits, Generate all answers 200 with the board paused, never a
+    refusal: the schema lists no 402 for it."""
+    poor = django_user_model.objects.create_user("poor", password="pw-poor-123")
+    board = text_board(poor, 2)
+    token = token_for(poor, "generate")
+    answer = call(client, "post", f"/storyboards/{board.pk}/generate", token)
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["state"] == "paused"
+    assert answer.json()["pause_message"]
+    assert holds_of(poor) == 0
+    schema = client.get("/api/v1/openapi.json").json()
+    responses = schema["paths"]["/api/v1/storyboards/{board_id}/generate"]["post"][
+        "responses"
+    ]
+    assert "200" in responses and "402" not in responses
+
+
 def test_it_makes_a_film_with_crossfades_and_reports_it(
     client: Client, alice: Any
 ) -> None:

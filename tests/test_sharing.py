@@ -740,6 +740,10 @@ def test_it_lets_the_owner_see_and_revoke_every_link_showing_her_video(
     assert "Teammates' links to your videos" in page
     assert "Bob&#x27;s picks" in page
     assert page.count('class="other-link-row') == 2  # not bob's link to his video
+    # Revoking cannot be undone: every revoke button asks first, in both tables.
+    revokes = page.count('/revoke/"')
+    assert revokes == 2
+    assert page.count("a revoked link cannot be restored") == revokes
     for token in (direct, in_collection):
         link = ShareLink.objects.get(token_hash=sharing.hash_token(token))
         response = client.post(f"/links/{link.pk}/revoke/")

@@ -27,7 +27,6 @@ from generations.api.schemas import (
     FilmIn,
     FilmOut,
     GenerateAllOut,
-    ProblemOut,
     ShotIn,
     ShotOut,
 )
@@ -223,7 +222,7 @@ def add_shot(request: HttpRequest, board_id: int, payload: ShotIn) -> HttpRespon
 
 @api.post(
     "/storyboards/{board_id}/generate",
-    response={200: GenerateAllOut, 402: ProblemOut, **ERRORS},
+    response={200: GenerateAllOut, **ERRORS},
     summary="Generate all: a take of every shot without a usable one",
 )
 def generate_all(request: HttpRequest, board_id: int) -> HttpResponse:
