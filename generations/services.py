@@ -147,6 +147,24 @@ def set_hidden(*, owner: User, task_ids: Iterable[int], hidden: bool) -> list[in
     return ids
 
 
+def set_private(*, owner: User, task_ids: Iterable[int], private: bool) -> list[int]:
+    """Make the owner's tasks private (or the team's again); returns the ids changed.
+
+    A private task leaves teammates' gallery, collections and links at once
+    (``models.tasks.visible_to_q``); its owner still sees it everywhere.
+    Teammates' tasks are left as they are.
+    """
+    ids = list(
+        GenerationTask.objects.filter(pk__in=list(task_ids), owner_id=owner.pk)
+        .exclude(is_private=private)
+        .values_list("pk", flat=True)
+    )
+    GenerationTask.objects.filter(pk__in=ids).update(
+        is_private=private, updated_at=timezone.now()
+    )
+    return ids
+
+
 def collect_videos(
     *,
     owner: User,

@@ -51,6 +51,7 @@ urlpatterns: list[URLPattern] = [
     path("credits/", credits_views.credit_history, name="credit_history"),
     path("videos/<int:pk>/", gallery.video_detail, name="video_detail"),
     path("videos/<int:pk>/favourite/", gallery.video_favourite, name="video_favourite"),
+    path("videos/<int:pk>/privacy/", gallery.video_privacy, name="video_privacy"),
     path(
         "gallery/bulk/favourite/",
         gallery.bulk_favourite,
@@ -154,6 +155,11 @@ urlpatterns: list[URLPattern] = [
     path("storyboards/new/", board_views.board_create, name="storyboard_create"),
     path("storyboards/<int:pk>/", board_views.board_detail, name="storyboard_detail"),
     path("storyboards/<int:pk>/shots/", board_views.shot_add, name="shot_add"),
+    path(
+        "storyboards/<int:pk>/privacy/",
+        board_views.board_privacy,
+        name="storyboard_privacy",
+    ),
     path(
         "storyboards/<int:pk>/order/", board_views.shots_reorder, name="shots_reorder"
     ),

@@ -216,6 +216,8 @@ ACTIONS = {
     "task_retry",
     "tasks_cancel_queued",
     "video_favourite",
+    "video_privacy",
+    "storyboard_privacy",
     "storyboard_create",
     "shot_add",
     "shot_edit",

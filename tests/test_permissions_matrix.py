@@ -101,6 +101,7 @@ OBJECT_PAGES = {
     "task_move_top",
     "video_detail",
     "video_favourite",
+    "video_privacy",
     "video_file",
     "video_poster",
     "input_image",
@@ -118,6 +119,7 @@ OBJECT_PAGES = {
     "shot_add",
     "shots_reorder",
     "storyboard_generate",
+    "storyboard_privacy",
     "film_make",
     "film_delete",
     "shot_edit",
@@ -274,6 +276,7 @@ def url_for(route: Route, cast: Cast) -> str:
         "shot_add",
         "shots_reorder",
         "storyboard_generate",
+        "storyboard_privacy",
         "film_make",
     }:
         values["pk"] = cast.board.pk

@@ -180,3 +180,51 @@ def test_a_stranger_cannot_continue_from_a_private_video(
     login(client, bob)
     assert client.post(reverse("video_continue", args=[take.pk])).status_code == 404
     assert not InputImage.objects.filter(owner=bob).exists()
+
+
+def test_the_owner_makes_a_board_private_with_its_takes_and_back(
+    client: Client, alice: Any, bob: Any
+) -> None:
+    board = board_with_takes(alice, takes=[(4, False), (4, False)])
+    takes = list(GenerationTask.objects.filter(shot__board=board))
+    teammate = login(Client(), bob)
+    assert teammate.get(f"/videos/{takes[0].pk}/").status_code == 200
+    # A teammate cannot change it.
+    teammate.post(reverse("storyboard_privacy", args=[board.pk]), {"private": "1"})
+    assert not Storyboard.objects.get(pk=board.pk).is_private
+
+    login(client, alice)
+    page = client.get(reverse("storyboard_detail", args=[board.pk])).content.decode()
+    assert "Make this storyboard private?" in page  # asks first
+    client.post(reverse("storyboard_privacy", args=[board.pk]), {"private": "1"})
+    assert Storyboard.objects.get(pk=board.pk).is_private
+    assert not GenerationTask.objects.filter(pk__in=[t.pk for t in takes]).exclude(
+        is_private=True
+    )
+    detail = reverse("storyboard_detail", args=[board.pk])
+    assert teammate.get(detail).status_code == 404
+    assert teammate.get(f"/videos/{takes[0].pk}/").status_code == 404
+    assert client.get(detail).status_code == 200  # the owner still sees all
+    assert client.get(f"/videos/{takes[0].pk}/").status_code == 200
+
+    client.post(reverse("storyboard_privacy", args=[board.pk]), {"private": "0"})
+    assert teammate.get(detail).status_code == 200
+    assert teammate.get(f"/videos/{takes[1].pk}/").status_code == 200
+
+
+def test_a_private_board_is_created_private_and_its_new_takes_follow(
+    client: Client, alice: Any, bob: Any
+) -> None:
+    login(client, alice)
+    client.post(
+        reverse("storyboard_create"),
+        {"title": "Secret", "aspect_ratio": "16:9", "resolution": "480p",
+         "routing": "auto", "private": "on"},
+    )  # fmt: skip
+    board = Storyboard.objects.get(title="Secret")
+    assert board.is_private
+    shot = services.add_shot(owner=alice, board=board, prompt="a quiet sea", duration=4)
+    Shot.objects.filter(pk=shot.pk).update(wanted=True)  # as Generate all marks it
+    take = services.queue_take(Shot.objects.select_related("board").get(pk=shot.pk))
+    assert GenerationTask.objects.get(pk=take.pk).is_private
+    assert login(Client(), bob).get(f"/storyboards/{board.pk}/").status_code == 404

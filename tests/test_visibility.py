@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.test import Client
 
 from generations import sharing
 from generations.models import GenerationTask, State, VideoAsset
 from generations.models.sharing import LinkStatus
-from tests.factories import make_finished_task
+from tests.factories import make_finished_task, share
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +126,37 @@ def test_it_lists_only_the_owners_unhidden_tasks_in_her_task_list(
     assert _names(listed) == {"plain", "private", "in_flight"}
     for other in (bob, staff, AnonymousUser()):
         assert not GenerationTask.objects.in_task_list_of(other).exists()
+
+
+@pytest.mark.django_db
+def test_the_owner_makes_a_video_private_and_back(alice: Any, bob: Any) -> None:
+    """Private takes the video out of teammates' gallery, detail and every link
+    at once; only the owner can change it; made the team's again, it is back."""
+    task = make_finished_task(alice, prompt="A private lighthouse")
+    own_link = share(alice, video=task.video)
+    token = share(bob, video=task.video)  # a teammate's link to it
+    owner, teammate = Client(), Client()
+    owner.force_login(alice)
+    teammate.force_login(bob)
+    assert "A private lighthouse" in teammate.get("/gallery/").content.decode()
+    page = owner.get(f"/videos/{task.pk}/").content.decode()
+    assert "Make this video private?" in page  # asks first
+    assert teammate.post(
+        f"/videos/{task.pk}/privacy/", {"private": "1"}
+    ).status_code == 404  # fmt: skip
+    assert Client().get(f"/s/{token}/").status_code == 200
+
+    assert (
+        owner.post(f"/videos/{task.pk}/privacy/", {"private": "1"}).status_code == 302
+    )
+    assert "A private lighthouse" not in teammate.get("/gallery/").content.decode()
+    assert teammate.get(f"/videos/{task.pk}/").status_code == 404
+    assert Client().get(f"/s/{token}/").status_code in {404, 410}
+    assert Client().get(f"/s/{own_link}/").status_code == 200  # hers keep working
+    assert "A private lighthouse" in owner.get("/gallery/").content.decode()
+    assert "Show to the team" in owner.get(f"/videos/{task.pk}/").content.decode()
+
+    owner.post(f"/videos/{task.pk}/privacy/", {"private": "0"})
+    assert teammate.get(f"/videos/{task.pk}/").status_code == 200
+    assert Client().get(f"/s/{token}/").status_code == 200
+    assert owner.get(f"/videos/{task.pk}/privacy/").status_code == 405

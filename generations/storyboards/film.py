@@ -108,6 +108,7 @@ def _finish(
         task = GenerationTask.objects.create(
             owner_id=board.owner_id,
             kind=Kind.FILM,
+            is_private=board.is_private,
             state=State.SUCCEEDED,
             mode=Mode.TEXT,
             prompt=f"{board.title} (v{film.version})",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -51,6 +51,7 @@ def create_board(
     resolution: str,
     sound: bool,
     routing: str,
+    is_private: bool = False,
 ) -> Storyboard:
     title = title.strip()
     if not title:
@@ -77,7 +78,23 @@ def create_board(
         resolution=resolution,
         sound=sound,
         routing=routing,
+        is_private=is_private,
     )
+
+
+def set_board_private(*, owner: User, board: Storyboard, private: bool) -> None:
+    """A private board, its takes and its films are the owner's alone; made the
+    team's again, all of them come back. New takes and films follow the board."""
+    require_owner(owner, board)
+    with transaction.atomic():
+        Storyboard.objects.filter(pk=board.pk).update(
+            is_private=private, updated_at=timezone.now()
+        )
+        made_here = GenerationTask.objects.filter(
+            Q(shot__board=board) | Q(film__board=board)
+        ).values_list("pk", flat=True)
+        services.set_private(owner=owner, task_ids=made_here, private=private)
+    board.is_private = private
 
 
 def add_shot(
@@ -306,7 +323,9 @@ def queue_take(shot: Shot) -> GenerationTask:
         [take] = services.create_generations(
             owner=shot.board.owner, variants=[params], images=images
         )
-        GenerationTask.objects.filter(pk=take.pk).update(shot=shot)
+        GenerationTask.objects.filter(pk=take.pk).update(
+            shot=shot, is_private=shot.board.is_private
+        )
         updated = Shot.objects.filter(pk=shot.pk, wanted=True).update(
             wanted=False, chosen_take=take, note="", updated_at=timezone.now()
         )

@@ -36,7 +36,11 @@ from generations.models import (
 from generations.models.favourites import set_favourites
 from generations.views.cards import remix_url
 from generations.views.collections import chosen_collection
-from generations.views.common import AuthedHttpRequest, visible_video_task_or_404
+from generations.views.common import (
+    AuthedHttpRequest,
+    own_task_or_404,
+    visible_video_task_or_404,
+)
 
 TEMPLATE = "generations/gallery.html"
 PAGE_SIZE = 24
@@ -271,6 +275,30 @@ def bulk_favourite(request: AuthedHttpRequest) -> HttpResponse:
         )
     messages.success(request, text % {"count": count})
     return _bulk_done(request, starred=visible, fav=value == "1")
+
+
+# ---------- Privacy ----------
+
+
+@login_required
+@require_POST
+def video_privacy(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """The owner makes a video private (teammates no longer see it anywhere,
+    links and collections included) or the team's again."""
+    task = own_task_or_404(request, pk)
+    private = request.POST.get("private") == "1"
+    services.set_private(owner=request.user, task_ids=[task.pk], private=private)
+    if private:
+        messages.success(
+            request,
+            _(
+                "Private: teammates no longer see this video; "
+                "your own links keep working."
+            ),
+        )
+    else:
+        messages.success(request, _("Your team sees this video again."))
+    return redirect("video_detail", task.pk)
 
 
 # ---------- Hide ----------

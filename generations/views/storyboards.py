@@ -105,6 +105,7 @@ def board_create(request: AuthedHttpRequest) -> HttpResponse:
             resolution=_choice(post.get("resolution"), Resolution.values),
             sound=post.get("sound") == "on",
             routing=_choice(post.get("routing"), Routing.values),
+            is_private=post.get("private") == "on",
         )
     except (Refused, ValidationError) as exc:
         messages.error(request, _message(exc))
@@ -191,6 +192,21 @@ def _run(request: AuthedHttpRequest, board: Storyboard, action: Any) -> HttpResp
         if isinstance(done, str):
             messages.success(request, done)
     return _back(request, board)
+
+
+@login_required
+@require_POST
+def board_privacy(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    board = board_or_404(request, pk)
+    private = request.POST.get("private") == "1"
+
+    def change() -> str:
+        services.set_board_private(owner=request.user, board=board, private=private)
+        if private:
+            return _("Private: only you see this storyboard, its takes and its films.")
+        return _("Your team sees this storyboard, its takes and its films again.")
+
+    return _run(request, board, change)
 
 
 @login_required
