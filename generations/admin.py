@@ -264,4 +264,9 @@ q_admin.resubmit_task.allowed_permissions = ("change",)  # type: ignore[attr-def
 admin.site.register(VideoAsset, raw_id_fields=["task"])
 
 # Tasks: their list, state history and staff actions live in their own module.
-from generations import admin_api, admin_sharing, admin_tasks  # noqa: E402,F401
+from generations import (  # noqa: E402,F401
+    admin_api,
+    admin_sharing,
+    admin_storyboards,
+    admin_tasks,
+)

@@ -228,3 +228,27 @@ def test_a_private_board_is_created_private_and_its_new_takes_follow(
     take = services.queue_take(Shot.objects.select_related("board").get(pk=shot.pk))
     assert GenerationTask.objects.get(pk=take.pk).is_private
     assert login(Client(), bob).get(f"/storyboards/{board.pk}/").status_code == 404
+
+
+def test_staff_oversee_boards_in_the_admin_read_only(
+    client: Client, alice: Any, staff: Any
+) -> None:
+    board = board_with_takes(alice, takes=[(4, False), (4, False)])
+    Storyboard.objects.filter(pk=board.pk).update(is_private=True)
+    Film.objects.create(board=board, version=1, plan=[], error="no takes yet")
+    client.force_login(staff)
+    listing = client.get("/admin/generations/storyboard/").content.decode()
+    assert "Test film" in listing and "alice" in listing
+    detail = client.get(f"/admin/generations/storyboard/{board.pk}/change/")
+    assert detail.status_code == 200
+    page = detail.content.decode()
+    assert "shot 0" in page and "shot 1" in page and "no takes yet" in page
+    assert client.get("/admin/generations/storyboard/add/").status_code == 403
+    delete = client.get(f"/admin/generations/storyboard/{board.pk}/delete/")
+    assert delete.status_code == 403
+    client.post(
+        f"/admin/generations/storyboard/{board.pk}/change/", {"title": "Renamed"}
+    )
+    assert Storyboard.objects.get(pk=board.pk).title == "Test film"
+    login(client, alice)  # a member is sent to the admin's login
+    assert client.get("/admin/generations/storyboard/").status_code == 302
