@@ -240,3 +240,38 @@ def test_it_warns_when_a_frame_does_not_match_the_aspect_ratio(
     expect(warning).to_be_hidden()
     page.locator("label[for=id_aspect_ratio_2]").click()  # 9:16
     expect(warning).to_contain_text("but the video is 9:16")
+
+
+def test_it_makes_a_video_private_after_asking_and_back(
+    page: Page, live_server: Any, alice: Any, violations: list[str]
+) -> None:
+    task = make_finished_task(alice, prompt="A lighthouse in a storm")
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/videos/{task.pk}/")
+    section = page.locator("#privacy")
+    expect(section).to_contain_text("Your team sees it in the gallery.")
+    questions: list[str] = []
+
+    def dismiss(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    section.get_by_role("button", name="Make private").click()
+    page.wait_for_load_state()
+    assert questions and "your own links keep working" in questions[0]
+    assert not GenerationTask.objects.get(pk=task.pk).is_private
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    section.get_by_role("button", name="Make private").click()
+    expect(page.locator("#toasts")).to_contain_text("teammates no longer see")
+    expect(section).to_contain_text("Private: only you see it.")
+    assert GenerationTask.objects.get(pk=task.pk).is_private
+    page.set_viewport_size({"width": 390, "height": 844})
+    section.get_by_role("button", name="Show to the team").focus()
+    page.keyboard.press("Enter")  # making it the team's again asks nothing
+    expect(page.locator("#toasts")).to_contain_text("Your team sees this video again.")
+    assert not GenerationTask.objects.get(pk=task.pk).is_private
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= 390
+    assert violations == []
