@@ -329,6 +329,33 @@ def is_public_address(address: Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
+class HostRefused(Exception):
+    """A host we will not connect to; ``unresolved`` when it did not resolve
+    (worth trying again later), else it resolves to a private address."""
+
+    def __init__(self, message: str, *, unresolved: bool) -> None:
+        super().__init__(message)
+        self.unresolved = unresolved
+
+
+def resolve_public(host: str, port: int) -> list[Address]:
+    """The addresses ``host`` resolves to, if every one of them is public.
+
+    The one check made just before we connect to an address a member (a webhook
+    endpoint) or the provider (a result URL) gave us: a name that passed the text
+    checks may still resolve to a private or loopback address.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        raise HostRefused(f"{host} does not resolve", unresolved=True) from None
+    # A scoped IPv6 address ("fe80::1%eth0") parses with its zone dropped.
+    found = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    if not found or not all(is_public_address(address) for address in found):
+        raise HostRefused(f"{host} resolves to a private address", unresolved=False)
+    return found
+
+
 # Full stops a resolver (or IDNA) reads as ".": ideographic, full-width, halfwidth.
 FULL_STOPS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 

@@ -191,3 +191,36 @@ def test_it_shows_each_attempt_to_the_member(
     assert event.event_id in page and "HTTP 502" in page
     client.force_login(bob)
     assert event.event_id not in client.get("/api/webhooks/").content.decode()
+
+
+def test_it_sends_nothing_to_a_name_that_now_resolves_privately(
+    alice: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The endpoint's name passed when added; at delivery it resolves into a
+    private network (DNS changed, or rebinding): no request is sent, the attempt
+    is logged as refused. The resolver is the seam patched here."""
+    import socket
+
+    from generations import security
+
+    endpoint = endpoint_for(alice, "https://hooks.example.com/s")
+    finish(queue_task(alice).pk)
+    sent: list[str] = []
+    monkeypatch.setattr(
+        webhooks.requests, "post", lambda url, **kw: sent.append(url)
+    )  # fmt: skip
+    private = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", 443))]
+    monkeypatch.setattr(security.socket, "getaddrinfo", lambda *a, **k: private)
+    assert webhooks.deliver_due() == 1
+    attempt = WebhookAttempt.objects.get(delivery__endpoint=endpoint)
+    assert "resolves to a private address" in attempt.error
+    assert sent == []
+    unresolved = socket.gaierror("no such name")
+
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise unresolved
+
+    monkeypatch.setattr(security.socket, "getaddrinfo", fail)
+    with pytest.raises(webhooks.EndpointRefused, match="does not resolve"):
+        webhooks.check_before_sending(endpoint.url)
+    assert sent == []

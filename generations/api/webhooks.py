@@ -17,6 +17,7 @@ import secrets
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -27,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook
 
-from generations import images
+from generations import images, security
 from generations.models import GenerationTask, State
 from generations.models.api import (
     DeliveryState,
@@ -71,18 +72,36 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
+def _local_allowed(url: str) -> bool:
+    return getattr(settings, "WEBHOOKS_ALLOW_LOCAL", False) and url.startswith(
+        ("http://127.0.0.1:", "http://localhost:")
+    )
+
+
 def check_endpoint_url(url: str) -> str:
     """The public URL rule (https, public addresses); local ones only when
     WEBHOOKS_ALLOW_LOCAL is set (development and tests)."""
     url = url.strip()
-    if getattr(settings, "WEBHOOKS_ALLOW_LOCAL", False) and url.startswith(
-        ("http://127.0.0.1:", "http://localhost:")
-    ):
+    if _local_allowed(url):
         return url
     try:
         return images.check_public_url(url)
     except images.ImageRejected as exc:
         raise EndpointRefused(exc.message) from None
+
+
+def check_before_sending(url: str) -> str:
+    """The endpoint's rule again, and where its name resolves now: a name that
+    passed when it was added may since point into a private network."""
+    url = check_endpoint_url(url)
+    if _local_allowed(url):
+        return url
+    parts = urlsplit(url)
+    try:
+        security.resolve_public(parts.hostname or "", parts.port or 443)
+    except security.HostRefused as exc:
+        raise EndpointRefused(str(exc)) from None
+    return url
 
 
 def add_endpoint(*, owner: User, url: str, event_types: list[str]) -> WebhookEndpoint:
@@ -248,7 +267,7 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str, int]:
     headers = signed_headers(delivery.endpoint, delivery.event, body)
     started = time.monotonic()
     try:
-        url = check_endpoint_url(delivery.endpoint.url)
+        url = check_before_sending(delivery.endpoint.url)
         response = requests.post(
             url,
             data=body.encode(),
