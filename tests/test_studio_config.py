@@ -65,6 +65,7 @@ def test_it_frees_only_the_provider_host_for_local_results(settings: Any) -> Non
 def test_it_refuses_local_results_with_debug_off(settings: Any) -> None:
     settings.DEBUG = False
     settings.APIXO_RESULT_ALLOW_LOCAL = True
+    settings.APIXO_BASE_URL = "https://api.apixo.ai"
     [error] = result_allow_local_check()
     assert error.id == "generations.E001"
     with pytest.raises(SystemCheckError, match="APIXO_RESULT_ALLOW_LOCAL"):
@@ -74,6 +75,29 @@ def test_it_refuses_local_results_with_debug_off(settings: Any) -> None:
     settings.DEBUG = True
     settings.APIXO_RESULT_ALLOW_LOCAL = True
     assert result_allow_local_check() == []
+
+
+@pytest.mark.parametrize(
+    ("base_url", "refused"),
+    [
+        ("http://127.0.0.1:8765", False),
+        ("http://127.3.0.1:8765", False),
+        ("http://[::1]:8765", False),
+        ("http://localhost:8765", False),
+        ("http://10.0.0.5:8765", True),
+        ("https://sim.example.com", True),
+        ("http://localhost.example.com", True),
+    ],
+)
+def test_it_allows_local_results_with_debug_off_only_from_a_loopback_provider(
+    settings: Any, base_url: str, refused: bool
+) -> None:
+    """A production-shaped stack load-tested against the simulator on the same
+    machine; anything off the machine stays refused."""
+    settings.DEBUG = False
+    settings.APIXO_RESULT_ALLOW_LOCAL = True
+    settings.APIXO_BASE_URL = base_url
+    assert bool(result_allow_local_check()) is refused
 
 
 # --- admin and favicon ------------------------------------------------------------
