@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models
-from django.db.models import Count, F, Min
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from generations import credits
@@ -166,10 +166,7 @@ def pick_fair_order(
         if room > 0:
             per_owner[owner] = list(
                 queued.filter(owner_id=owner)
-                # A member's own "move to top" first (generations/ops/queue.py).
-                .order_by(
-                    F("queue_bump__rank").desc(nulls_last=True), "created_at", "id"
-                )
+                .in_queue_order()  # a member's own "move to top" first
                 .values_list("pk", flat=True)[:room]
             )
     load = {owner: in_flight.get(owner, 0) for owner in per_owner}
