@@ -1,7 +1,8 @@
 """Queue control in headless Chromium: staff pause and resume submissions with
 a reason members read (English and Russian); a member moves a queued job to the
 top by keyboard and cancels several with a confirmation, credits coming back,
-on a phone, axe-clean in light and dark, without console errors."""
+on a phone, axe-clean in light and dark, without console errors; a job that
+starts leaves the queue panel by itself."""
 
 from __future__ import annotations
 
@@ -144,6 +145,7 @@ def test_a_member_moves_a_job_to_the_top_and_cancels_several_on_a_phone(
     browser: Browser,
     contexts: list[BrowserContext],
     live_server: Any,
+    sim: RunningSimulator,
     alice: Any,
     bob: Any,
     language: str,
@@ -225,4 +227,9 @@ def test_a_member_moves_a_job_to_the_top_and_cancels_several_on_a_phone(
     assert_books_balance()
     found += axe_findings(page, "after cancel")
     assert found == [], "\n".join(found)
+
+    # Once they start, the live list takes them out of the queue panel.
+    dispatch.dispatch_once(enqueue=run_job)
+    assert sim.stats().get("generate_calls", 0) == 3
+    expect(page.locator("#queue")).to_have_count(0, timeout=10_000)
     assert errors == []
