@@ -44,10 +44,10 @@ def banner_text(current: breaker.Status | None) -> str:
 
 
 def banner_context(user: Any) -> dict[str, Any]:
-    text = ""
-    if user is not None and user.is_authenticated:
-        text = banner_text(breaker.published())
-    return {"banner": text, "refresh_seconds": REFRESH_SECONDS}
+    """The banner's words; ``live``: a member's page asks again for them."""
+    live = user is not None and user.is_authenticated
+    text = banner_text(breaker.published()) if live else ""
+    return {"banner": text, "live": live, "refresh_seconds": REFRESH_SECONDS}
 
 
 @register.inclusion_tag(BANNER_TEMPLATE, takes_context=True)
