@@ -209,3 +209,14 @@ def test_move_to_top_never_takes_another_members_fair_share(
     assert sent == [bobs[0].pk, alices[2].pk]
     states = dict(GenerationTask.objects.values_list("pk", "state"))
     assert states[bobs[1].pk] == states[alices[0].pk] == State.QUEUED
+
+
+def test_a_tie_goes_to_the_member_who_waited_longest(alice: Any, bob: Any) -> None:
+    """Equal load: the older queued job goes first, whoever's id is lower."""
+    assert alice.pk < bob.pk
+    bobs = queue_task(bob)
+    alices = queue_task(alice)
+    now = timezone.now()
+    assert dispatch.pick_fair_order(now, 1, {}) == [bobs.pk]
+    assert dispatch.pick_fair_order(now, 2, {}) == [bobs.pk, alices.pk]
+    assert dispatch.pick_fair_order(now, 1, {bob.pk: 1}) == [alices.pk]

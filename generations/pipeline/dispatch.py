@@ -170,9 +170,14 @@ def pick_fair_order(
                 .values_list("pk", flat=True)[:room]
             )
     load = {owner: in_flight.get(owner, 0) for owner in per_owner}
+    # Ties go to the member whose oldest queued task waited longest (``owners``
+    # order), never to the lowest user id every time.
+    waited = {row["owner_id"]: rank for rank, row in enumerate(owners)}
     picked: list[int] = []
     while len(picked) < slots and any(per_owner.values()):
-        owner = min((o for o in per_owner if per_owner[o]), key=lambda o: (load[o], o))
+        owner = min(
+            (o for o in per_owner if per_owner[o]), key=lambda o: (load[o], waited[o])
+        )
         picked.append(per_owner[owner].pop(0))
         load[owner] += 1
     return picked
