@@ -29,7 +29,7 @@ FORCE_CHOICES = {"open": "open", "closed": "closed", "auto": ""}
 @require_GET
 @login_required
 def ops_banner(request: AuthedHttpRequest) -> HttpResponse:
-    return render(request, f"{BANNER_TEMPLATE}#inside", banner_context(request.user))
+    return render(request, f"{BANNER_TEMPLATE}#banner", banner_context(request.user))
 
 
 def breaker_panel_context() -> dict[str, Any]:
