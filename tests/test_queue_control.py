@@ -4,6 +4,7 @@ between members holds and every credit comes back."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -142,3 +143,80 @@ def test_it_refuses_bad_bulk_input_and_other_methods(client: Any, alice: Any) ->
     client.logout()
     assert client.post("/tasks/cancel-queued/").status_code == 302
     assert GenerationTask.objects.get(pk=task.pk).state == State.QUEUED
+
+
+def queue_on_page(client: Any) -> list[int]:
+    """The task ids of the Studio's queue panel, top first."""
+    page = client.get("/").content.decode()
+    rows = re.findall(r'<li class="queue-row" id="queue-(\d+)"', page)
+    return [int(pk) for pk in rows]
+
+
+def test_the_studio_lists_the_queue_in_the_order_it_goes_out(
+    client: Any, alice: Any, bob: Any
+) -> None:
+    first, second, third = (queue_task(alice) for _ in range(3))
+    queue_task(bob)
+    client.force_login(alice)
+    assert queue_on_page(client) == [first.pk, second.pk, third.pk]
+    response = client.post(f"/tasks/{third.pk}/top/")
+    assert response["Location"] == "/#queue"
+    assert queue_on_page(client) == [third.pk, first.pk, second.pk]
+    GenerationTask.objects.filter(pk=third.pk).update(state=State.WAITING)
+    assert queue_on_page(client) == [first.pk, second.pk]
+    client.force_login(bob)
+    assert len(queue_on_page(client)) == 1
+
+
+def test_cancel_selected_with_nothing_ticked_cancels_nothing(
+    client: Any, alice: Any
+) -> None:
+    task = queue_task(alice)
+    client.force_login(alice)
+    response = client.post("/tasks/cancel-queued/", {"selected": "1"}, follow=True)
+    assert "Tick the queued jobs to cancel first" in response.content.decode()
+    assert GenerationTask.objects.get(pk=task.pk).state == State.QUEUED
+    assert credits.account_for(alice).balance == 1000 - task.cost
+    client.post("/tasks/cancel-queued/", {"selected": "1", "ids": [task.pk]})
+    assert GenerationTask.objects.get(pk=task.pk).state == State.CANCELLED
+    assert credits.account_for(alice).balance == 1000
+
+
+def test_move_to_top_never_takes_another_members_fair_share(
+    client: Any, alice: Any, bob: Any, settings: Any
+) -> None:
+    """Through the real dispatcher: 2 free slots, alice already has a task at
+    the provider. Whatever alice moves to the top, bob's oldest job gets the
+    first free slot, and alice's pick only changes which of hers goes next."""
+    settings.PROVIDER_CONCURRENT_LIMIT = 3
+    at_provider = queue_task(alice)
+    GenerationTask.objects.filter(pk=at_provider.pk).update(state=State.WAITING)
+    alices = [queue_task(alice) for _ in range(3)]
+    bobs = [queue_task(bob) for _ in range(2)]
+    client.force_login(alice)
+    for task in reversed(alices):  # each to the top in turn: 0, 1, 2 again
+        client.post(f"/tasks/{task.pk}/top/")
+    client.post(f"/tasks/{alices[2].pk}/top/")
+    client.force_login(bob)
+    assert client.post(f"/tasks/{alices[0].pk}/top/").status_code == 404
+
+    sent: list[int] = []
+    submits = dispatch.JOBS["submit"]
+    counts = dispatch.dispatch_once(
+        enqueue=lambda func, pk: sent.append(pk) if func == submits else None
+    )
+    assert counts["submit"] == 2
+    assert sent == [bobs[0].pk, alices[2].pk]
+    states = dict(GenerationTask.objects.values_list("pk", "state"))
+    assert states[bobs[1].pk] == states[alices[0].pk] == State.QUEUED
+
+
+def test_a_tie_goes_to_the_member_who_waited_longest(alice: Any, bob: Any) -> None:
+    """Equal load: the older queued job goes first, whoever's id is lower."""
+    assert alice.pk < bob.pk
+    bobs = queue_task(bob)
+    alices = queue_task(alice)
+    now = timezone.now()
+    assert dispatch.pick_fair_order(now, 1, {}) == [bobs.pk]
+    assert dispatch.pick_fair_order(now, 2, {}) == [bobs.pk, alices.pk]
+    assert dispatch.pick_fair_order(now, 1, {bob.pk: 1}) == [alices.pk]

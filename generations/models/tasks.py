@@ -198,6 +198,14 @@ class GenerationTaskQuerySet(models.QuerySet["GenerationTask"]):
             return self.none()
         return self.filter(owner_id=member.pk, hidden=False)
 
+    def in_queue_order(self) -> Self:
+        """The order a member's queued tasks go out in: their own "move to top"
+        first (newest bump first), then oldest first. Only within one member:
+        fair sharing between members is the dispatcher's (``pick_fair_order``)."""
+        return self.order_by(
+            models.F("queue_bump__rank").desc(nulls_last=True), "created_at", "id"
+        )
+
     def finished_videos(self) -> Self:
         """Tasks that produced a video we hold."""
         return self.filter(state=State.SUCCEEDED, video__isnull=False)

@@ -13,6 +13,14 @@ from generations.models import GenerationTask, QueueBump, State
 from generations.services import cancel_task
 
 MAX_BULK = 1000
+QUEUE_SHOWN = 20  # the queue panel lists this many; "cancel all" reaches the rest
+
+
+def queue_of(owner: User) -> tuple[list[GenerationTask], int]:
+    """The owner's queued tasks in the order they go out (the first
+    ``QUEUE_SHOWN``) and how many are queued in all."""
+    queued = GenerationTask.objects.in_task_list_of(owner).filter(state=State.QUEUED)
+    return list(queued.in_queue_order()[:QUEUE_SHOWN]), queued.count()
 
 
 def move_to_top(*, task: GenerationTask) -> bool:

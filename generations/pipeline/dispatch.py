@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models
-from django.db.models import Count, F, Min
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from generations import credits
@@ -166,16 +166,18 @@ def pick_fair_order(
         if room > 0:
             per_owner[owner] = list(
                 queued.filter(owner_id=owner)
-                # A member's own "move to top" first (generations/ops/queue.py).
-                .order_by(
-                    F("queue_bump__rank").desc(nulls_last=True), "created_at", "id"
-                )
+                .in_queue_order()  # a member's own "move to top" first
                 .values_list("pk", flat=True)[:room]
             )
     load = {owner: in_flight.get(owner, 0) for owner in per_owner}
+    # Ties go to the member whose oldest queued task waited longest (``owners``
+    # order), never to the lowest user id every time.
+    waited = {row["owner_id"]: rank for rank, row in enumerate(owners)}
     picked: list[int] = []
     while len(picked) < slots and any(per_owner.values()):
-        owner = min((o for o in per_owner if per_owner[o]), key=lambda o: (load[o], o))
+        owner = min(
+            (o for o in per_owner if per_owner[o]), key=lambda o: (load[o], waited[o])
+        )
         picked.append(per_owner[owner].pop(0))
         load[owner] += 1
     return picked

@@ -44,12 +44,14 @@ def banner_text(current: breaker.Status | None) -> str:
 
 
 def banner_context(user: Any) -> dict[str, Any]:
-    text = ""
-    if user is not None and user.is_authenticated:
-        text = banner_text(breaker.published())
-    return {"banner": text, "refresh_seconds": REFRESH_SECONDS}
+    """The banner's words; ``live``: a member's page (it may show one later)."""
+    live = user is not None and user.is_authenticated
+    text = banner_text(breaker.published()) if live else ""
+    return {"banner": text, "live": live, "refresh_seconds": REFRESH_SECONDS}
 
 
 @register.inclusion_tag(BANNER_TEMPLATE, takes_context=True)
-def ops_banner(context: template.Context) -> dict[str, Any]:
-    return banner_context(context.get("user"))
+def ops_banner(context: template.Context, oob: bool = False) -> dict[str, Any]:
+    """The banner in its live region; ``oob``: only the banner, out of band (for
+    an answer that refreshes something else, like the Studio's task list)."""
+    return {**banner_context(context.get("user")), "oob": oob}

@@ -26,6 +26,7 @@ from generations.models import (
     RememberedParams,
     State,
 )
+from generations.ops import queue
 from generations.params import GenerationParams
 from generations.views.cards import TaskCard, batch_summaries, cards_of
 from generations.views.common import AuthedHttpRequest, own_task_or_404
@@ -74,6 +75,7 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     rows = list(tasks.select_related("video").order_by("-id")[: PAGE_SIZE + 1])
     context = _page_context(request, form, rows[:PAGE_SIZE], newest_page=not before)
     context["player"] = _newest_result(request)
+    context["queue"], context["queue_total"] = queue.queue_of(request.user)
     context.update(preset_context(presets, chosen))
     context["older_before"] = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
     if continued is not None:

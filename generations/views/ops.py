@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import (
@@ -28,17 +29,19 @@ FORCE_CHOICES = {"open": "open", "closed": "closed", "auto": ""}
 @require_GET
 @login_required
 def ops_banner(request: AuthedHttpRequest) -> HttpResponse:
-    return render(request, BANNER_TEMPLATE, banner_context(request.user))
+    return render(request, f"{BANNER_TEMPLATE}#banner", banner_context(request.user))
 
 
 def breaker_panel_context() -> dict[str, Any]:
     """What the breaker panel shows (overview and its own page)."""
     current = breaker.status()
+    paused = current.forced == "open"
     return {
         "breaker": current,
         "breaker_mode": current.forced or "auto",
         "breaker_choices": [
-            ("auto", _("Automatic")),
+            # While staff's pause holds, going back to automatic resumes.
+            ("auto", _("Resume submissions") if paused else _("Automatic")),
             ("open", _("Pause submissions")),
             ("closed", _("Force closed (submit)")),
         ],
@@ -78,18 +81,29 @@ def task_move_top(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Moved to the top of your queue."))
     else:
         messages.error(request, _("Too late to move: the task has left the queue."))
-    return redirect("dashboard")
+    return _back_to_queue()
+
+
+def _back_to_queue() -> HttpResponse:
+    """The Studio, scrolled to the queue panel (keyboard focus starts there)."""
+    return redirect(reverse("dashboard") + "#queue")
 
 
 @require_POST
 @login_required
 def tasks_cancel_queued(request: AuthedHttpRequest) -> HttpResponse:
-    """Cancel the member's queued tasks: those ticked (``ids``), else all."""
+    """Cancel the member's queued tasks: those ticked (``ids``), else all.
+
+    The panel's "Cancel selected" sends ``selected``: with nothing ticked it
+    cancels nothing (never all)."""
     raw = request.POST.getlist("ids")
     try:
         ids = [int(value) for value in raw] if raw else None
     except ValueError:
         return HttpResponseBadRequest(_("Task ids must be numbers."))
+    if ids is None and "selected" in request.POST:
+        messages.info(request, _("Tick the queued jobs to cancel first."))
+        return _back_to_queue()
     cancelled = queue.cancel_queued(owner=request.user, ids=ids)
     if cancelled:
         messages.success(
@@ -103,4 +117,4 @@ def tasks_cancel_queued(request: AuthedHttpRequest) -> HttpResponse:
         )
     else:
         messages.info(request, _("Nothing to cancel: no task of yours is queued."))
-    return redirect("dashboard")
+    return _back_to_queue()

@@ -377,6 +377,17 @@
     if (button) { button.click(); }
   });
 
+  /* ---------- The queue panel: a job that left the queue leaves it too ---------- */
+
+  function pruneQueue(card) {
+    if (card.getAttribute("data-state") === "queued") { return; }
+    var row = document.getElementById("queue-" + card.id.replace("task-", ""));
+    if (!row) { return; }
+    var panel = row.closest(".queue-panel");
+    row.remove();
+    if (panel && !panel.querySelector(".queue-row")) { panel.remove(); }
+  }
+
   /* ---------- Wiring: only what was swapped in ---------- */
 
   htmx.onLoad(function (root) {
@@ -384,6 +395,7 @@
     var cards = within(root, ".task-card");
     if (cards.length || within(root, ".batch-head").length) { dedupeCards(); }
     cards.forEach(notifyFinished);
+    cards.forEach(pruneQueue);
     if (within(root, "#task-live").length) { updateTitle(); }
     if (within(root, "#preset-bar").length) { syncPresetBar(); }
     updateNotifyOffer();

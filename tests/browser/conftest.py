@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import ConsoleMessage, Locator, Page, expect
 
 from generations import overview
 from generations.models import GenerationTask, State
@@ -87,3 +87,28 @@ def violations(page: Page) -> Iterator[list[str]]:
     page.on("console", on_console)
     page.on("pageerror", lambda error: found.append(f"{page.url}: {error}"))
     yield found
+
+
+# axe-core findings that fail a test.
+BLOCKING = {"serious", "critical"}
+
+
+def describe(path: str, response: dict[str, Any]) -> list[str]:
+    """axe-core's serious and critical findings on ``path``, one line each."""
+    return [
+        f"{path}: {v['id']} ({v['impact']}) at "
+        + ", ".join(
+            f"{n['target']} {n['failureSummary'][-160:-60]!r}" for n in v["nodes"][:3]
+        )
+        for v in response["violations"]
+        if v.get("impact") in BLOCKING
+    ]
+
+
+def tab_to(page: Page, target: Locator, limit: int = 80) -> None:
+    """Press Tab until ``target`` has the keyboard focus (as a keyboard user)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if target.evaluate("node => node === document.activeElement"):
+            return
+    raise AssertionError(f"never reached by Tab: {target}")

@@ -7,17 +7,16 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from generations import credits, sharing
 from generations.models import GenerationTask
-from tests.browser.conftest import log_in
+from tests.browser.conftest import describe, log_in, tab_to
 from tests.factories import make_finished_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
-BLOCKING = {"serious", "critical"}
 
 
 def every_page(staff: Any) -> list[str]:
@@ -74,25 +73,6 @@ def test_it_has_no_serious_accessibility_violation_nor_console_error(
     context.close()
     assert found == [], "\n".join(found)
     assert errors == []
-
-
-def describe(path: str, response: dict[str, Any]) -> list[str]:
-    return [
-        f"{path}: {v['id']} ({v['impact']}) at "
-        + ", ".join(
-            f"{n['target']} {n['failureSummary'][-160:-60]!r}" for n in v["nodes"][:3]
-        )
-        for v in response["violations"]
-        if v.get("impact") in BLOCKING
-    ]
-
-
-def tab_to(page: Page, target: Locator, limit: int = 80) -> None:
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if target.evaluate("node => node === document.activeElement"):
-            return
-    raise AssertionError(f"never reached by Tab: {target}")
 
 
 @pytest.fixture
