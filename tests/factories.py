@@ -120,6 +120,17 @@ def png_bytes(size: int = 8) -> bytes:
     return out.getvalue()
 
 
+def media_names(folder: str) -> list[str]:
+    """Every stored name under ``folder``, sorted (disk or bucket)."""
+    from django.core.files.storage import default_storage
+
+    dirs, files = default_storage.listdir(folder)
+    names = [f"{folder}/{name}" for name in files]
+    for sub in dirs:
+        names += media_names(f"{folder}/{sub}")
+    return sorted(names)
+
+
 def media_bytes(name: str) -> bytes:
     """What storage holds under ``name``."""
     with media_store.open_stream(name) as handle:

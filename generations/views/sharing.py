@@ -315,8 +315,9 @@ def share_video_file(request: HttpRequest, token: str, key: str) -> HttpResponse
     response = ranged_file_response(
         request, entry.item.video.file.name, "video/mp4", download_name=download
     )
-    # Revalidate every time, so a revoked link stops serving at once.
-    response["Cache-Control"] = "private, no-cache"
+    if response.status_code != 302:  # a pre-signed redirect is never stored
+        # Revalidate every time, so a revoked link stops serving at once.
+        response["Cache-Control"] = "private, no-cache"
     return response
 
 
