@@ -71,24 +71,14 @@ def ranged_file_response(
 ) -> HttpResponseBase:
     """A 200, 206 or 416 answer for a stored file, streamed in chunks.
 
-    The bytes come through Django on both backends (a proxied Range response from
-    a bucket): the page's CSP stays 'self' and every request is checked. Only a
-    download (``download_name``) from a bucket is a redirect to a short-lived
-    pre-signed URL, which the browser saves without it passing through us.
+    The bytes come through Django on both backends (from a bucket, a proxied
+    ranged GET): the page's CSP stays 'self' and every request is checked.
     """
     try:
         info = media_store.stat(name or "")
     except FileNotFoundError:
         raise Http404("The file is missing.") from None
     assert name  # stat("") is a missing file
-    if download_name:
-        url = media_store.download_url(
-            name, download_name=download_name, content_type=content_type
-        )
-        if url:
-            redirect = HttpResponseRedirect(url)
-            redirect["Cache-Control"] = "private, no-store"
-            return redirect
     size = info.size
     if info.modified is not None:
         mtime = int(info.modified.timestamp())
@@ -130,14 +120,38 @@ def ranged_file_response(
     return response
 
 
+def download_response(
+    request: HttpRequest, name: str | None, content_type: str, *, download_name: str
+) -> HttpResponseBase:
+    """A browser's "save the video": from a bucket, a redirect to a short-lived
+    pre-signed URL (the bytes do not pass through us; the caller has checked the
+    permission); on local disk, the ranged answer with Content-Disposition."""
+    if not media_store.exists(name or ""):
+        raise Http404("The file is missing.")
+    url = media_store.download_url(
+        name or "", download_name=download_name, content_type=content_type
+    )
+    if url is None:
+        return ranged_file_response(
+            request, name, content_type, download_name=download_name
+        )
+    redirect = HttpResponseRedirect(url)
+    redirect["Cache-Control"] = "private, no-store"
+    return redirect
+
+
 @login_required
 @require_safe
 def video_file(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
     task = visible_video_task_or_404(request, pk)
-    download = f"seedance-{task.pk}.mp4" if "download" in request.GET else None
-    return ranged_file_response(
-        request, task.video.file.name, "video/mp4", download_name=download
-    )
+    if "download" in request.GET:
+        return download_response(
+            request,
+            task.video.file.name,
+            "video/mp4",
+            download_name=f"seedance-{task.pk}.mp4",
+        )
+    return ranged_file_response(request, task.video.file.name, "video/mp4")
 
 
 @login_required
