@@ -26,6 +26,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -98,18 +99,28 @@ def describe() -> str:
 
 
 def store(
-    local: Path, name: str, *, content_type: str, sha256: str | None = None
+    local: Path,
+    name: str,
+    *,
+    content_type: str,
+    sha256: str | None = None,
+    keep: bool = False,
 ) -> None:
     """Make ``local`` the media file ``name``, all at once (see the module doc).
 
-    Local disk moves the file; S3 uploads it and leaves ``local`` for the caller
-    to remove. ``sha256`` is kept in the object's metadata (used by media_to_s3
-    to skip objects already copied).
+    Local disk moves the file (copies it first with ``keep``); S3 uploads it and
+    leaves ``local`` for the caller. ``sha256`` is kept in the object's metadata
+    (media_to_s3 skips objects already copied by it).
     """
     storage = _bucket()
     if storage is None:
         target = _local(name)
         target.parent.mkdir(parents=True, exist_ok=True)
+        if keep:
+            fd, tmp_name = tempfile.mkstemp(dir=scratch_dir())
+            os.close(fd)
+            shutil.copyfile(local, tmp_name)
+            local = Path(tmp_name)
         os.replace(local, target)
         return
     from boto3.s3.transfer import TransferConfig
