@@ -247,3 +247,20 @@ def test_a_video_that_fails_to_reach_the_bucket_leaves_no_file_and_no_row(
         [video.file.name, video.poster.name]
     )
     assert_books_balance()
+
+
+def test_logs_never_carry_the_bucket_secret_or_a_link_signature(
+    bucket: Bucket, tmp_path: Path
+) -> None:
+    from generations.logging import redact
+
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    media_store.store(tmp_path / "a.mp4", "videos/a.mp4", content_type="video/mp4")
+    url = media_store.download_url(
+        "videos/a.mp4", download_name="a.mp4", content_type="video/mp4"
+    )
+    assert url
+    signature = url.split("X-Amz-Signature=")[1].split("&")[0]
+    text = redact(f"config {SECRET_KEY} redirect to {url}")
+    assert SECRET_KEY not in text
+    assert signature not in text
