@@ -70,6 +70,14 @@ def _local(name: str) -> Path:
     return Path(default_storage.path(name))
 
 
+def _local_file(name: str) -> Path:
+    """The local file of ``name``; FileNotFoundError for none (or a folder)."""
+    path = _local(name)
+    if not path.is_file():
+        raise FileNotFoundError(name)
+    return path
+
+
 def is_missing(error: Exception) -> bool:
     """A boto error that means "no such object"."""
     response = getattr(error, "response", None) or {}
@@ -162,10 +170,7 @@ def stat(name: str) -> Stat:
         raise FileNotFoundError("no name")
     storage = _bucket()
     if storage is None:
-        path = _local(name)
-        if not path.is_file():
-            raise FileNotFoundError(name)
-        info = path.stat()
+        info = _local_file(name).stat()
         return Stat(info.st_size, dt.datetime.fromtimestamp(info.st_mtime, dt.UTC))
     from botocore.exceptions import ClientError
 
@@ -233,7 +238,7 @@ def open_stream(name: str) -> Iterator[IO[bytes]]:
         raise FileNotFoundError("no name")
     storage = _bucket()
     if storage is None:
-        with _local(name).open("rb") as handle:
+        with _local_file(name).open("rb") as handle:
             yield handle
         return
     from botocore.exceptions import ClientError
@@ -268,10 +273,7 @@ def local_copy(name: str) -> Iterator[Path]:
         raise FileNotFoundError("no name")
     storage = _bucket()
     if storage is None:
-        path = _local(name)
-        if not path.is_file():
-            raise FileNotFoundError(name)
-        yield path
+        yield _local_file(name)
         return
     from botocore.exceptions import ClientError
 

@@ -129,16 +129,20 @@ def big_file(path: Path, megabytes: int) -> str:
     return digest.hexdigest()
 
 
-def test_a_large_file_goes_up_in_parts_and_arrives_whole(
-    bucket: Bucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def upload_parts(bucket: Bucket, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Parts of 5 MB (S3's smallest) from 5 MB on; returns the bucket client's
+    events, to watch or break the parts."""
     monkeypatch.setattr(media_store, "MULTIPART_THRESHOLD", 5 * 1024 * 1024)
     monkeypatch.setattr(media_store, "MULTIPART_CHUNK", 5 * 1024 * 1024)
+    return media_store._client(media_store._bucket()).meta.events
+
+
+def test_a_large_file_goes_up_in_parts_and_arrives_whole(
+    upload_parts: Any, tmp_path: Path
+) -> None:
     parts: list[int] = []
-    client = media_store._client(media_store._bucket())
-    client.meta.events.register(
-        "before-call.s3.UploadPart", lambda **kw: parts.append(1)
-    )
+    upload_parts.register("before-call.s3.UploadPart", lambda **kw: parts.append(1))
     source = tmp_path / "big.mp4"
     digest = big_file(source, 12)
     media_store.store(source, "videos/big.mp4", content_type="video/mp4", sha256=digest)
@@ -152,10 +156,8 @@ def test_a_large_file_goes_up_in_parts_and_arrives_whole(
 
 
 def test_an_upload_that_breaks_off_leaves_no_object(
-    bucket: Bucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    bucket: Bucket, upload_parts: Any, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(media_store, "MULTIPART_THRESHOLD", 5 * 1024 * 1024)
-    monkeypatch.setattr(media_store, "MULTIPART_CHUNK", 5 * 1024 * 1024)
     calls: list[int] = []
 
     def break_the_second_part(**kwargs: Any) -> None:
@@ -163,8 +165,7 @@ def test_an_upload_that_breaks_off_leaves_no_object(
         if len(calls) == 2:
             raise ConnectionError("the network broke off")
 
-    client = media_store._client(media_store._bucket())
-    client.meta.events.register("before-call.s3.UploadPart", break_the_second_part)
+    upload_parts.register("before-call.s3.UploadPart", break_the_second_part)
     source = tmp_path / "big.mp4"
     big_file(source, 12)
     with pytest.raises(ConnectionError):
@@ -176,17 +177,24 @@ def test_an_upload_that_breaks_off_leaves_no_object(
     assert not [u for u in pending.get("Uploads", []) if "half" in u["Key"]]
 
 
+def stored_link(tmp_path: Path, data: bytes, download_name: str) -> str:
+    """Store ``data`` as videos/a.mp4; its pre-signed download URL."""
+    (tmp_path / "a.mp4").write_bytes(data)
+    media_store.store(tmp_path / "a.mp4", "videos/a.mp4", content_type="video/mp4")
+    url = media_store.download_url(
+        "videos/a.mp4", download_name=download_name, content_type="video/mp4"
+    )
+    assert url
+    return url
+
+
 def test_a_download_url_saves_the_file_and_carries_no_secret(
     bucket: Bucket, tmp_path: Path
 ) -> None:
     import requests
 
-    (tmp_path / "a.mp4").write_bytes(b"movie bytes")
-    media_store.store(tmp_path / "a.mp4", "videos/a.mp4", content_type="video/mp4")
-    url = media_store.download_url(
-        "videos/a.mp4", download_name="seedance-7.mp4", content_type="video/mp4"
-    )
-    assert url and SECRET_KEY not in url
+    url = stored_link(tmp_path, b"movie bytes", "seedance-7.mp4")
+    assert SECRET_KEY not in url
     assert "X-Amz-Expires=300" in url  # the configured TTL, 5 minutes by default
     fetched = requests.get(url, timeout=10)
     assert fetched.content == b"movie bytes"
@@ -254,12 +262,7 @@ def test_logs_never_carry_the_bucket_secret_or_a_link_signature(
 ) -> None:
     from generations.logging import redact
 
-    (tmp_path / "a.mp4").write_bytes(b"x")
-    media_store.store(tmp_path / "a.mp4", "videos/a.mp4", content_type="video/mp4")
-    url = media_store.download_url(
-        "videos/a.mp4", download_name="a.mp4", content_type="video/mp4"
-    )
-    assert url
+    url = stored_link(tmp_path, b"x", "a.mp4")
     signature = url.split("X-Amz-Signature=")[1].split("&")[0]
     text = redact(f"config {SECRET_KEY} redirect to {url}")
     assert SECRET_KEY not in text

@@ -18,8 +18,6 @@ from pathlib import Path
 from generations import images, media_store
 from generations.models import InputImage, VideoAsset
 
-CHUNK = 1024 * 1024
-
 
 class MigrationRefused(Exception):
     pass
@@ -108,8 +106,5 @@ def _migrate_one(
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as reader:
-        while chunk := reader.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(reader, "sha256").hexdigest()
