@@ -267,3 +267,24 @@ def test_logs_never_carry_the_bucket_secret_or_a_link_signature(
     text = redact(f"config {SECRET_KEY} redirect to {url}")
     assert SECRET_KEY not in text
     assert signature not in text
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("media_storage")
+def test_a_spare_download_of_the_same_video_keeps_the_first_ones_files(
+    sim: Any, alice: Any
+) -> None:
+    """Two runs of one download job (a lease ran out mid-download): the same bytes
+    get the same names, so the late run must not delete what the first row names."""
+    from generations.pipeline import download
+
+    task = queue_task(alice)
+    drive()
+    first = VideoAsset.objects.get(task__pk=task.pk)
+    task.refresh_from_db()
+    spare = download._fetch_and_store(task)  # the late run, stored over it
+    assert (spare.file.name, spare.poster.name) == (first.file.name, first.poster.name)
+    kept = download._save_or_keep_first(spare)
+    assert kept.pk == first.pk
+    assert media_store.sha256_of(first.file.name) == first.sha256
+    assert media_store.exists(first.poster.name)

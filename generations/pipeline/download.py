@@ -71,13 +71,24 @@ def download_result(task_id: int) -> None:
     except DownloadError as exc:
         _handle_failure(task, exc)
         return
+    _finish(task, _save_or_keep_first(asset))
+
+
+def _save_or_keep_first(asset: VideoAsset) -> VideoAsset:
+    """Save the row, or, when another run of this job saved one first, keep that
+    one and remove our spare files: only those under names it does not use (the
+    same bytes get the same name, and were stored over it with the same bytes)."""
     try:
-        asset.save()
+        with transaction.atomic():
+            asset.save()
+        return asset
     except IntegrityError:
-        # Another run of this job stored it first; ours is a spare copy.
-        _remove_files(asset)
-        asset = VideoAsset.objects.get(task_id=task_id)
-    _finish(task, asset)
+        first = VideoAsset.objects.get(task_id=asset.task_id)
+        kept = {first.file.name, first.poster.name}
+        media_store.remove(
+            *(n for n in (asset.file.name, asset.poster.name) if n and n not in kept)
+        )
+        return first
 
 
 def _finish(task: GenerationTask, video: VideoAsset) -> None:
@@ -151,6 +162,12 @@ def _fetch_and_store(task: GenerationTask) -> VideoAsset:
         name = f"{folder}/task-{task.pk}-{digest[:12]}.mp4"
         poster_name = name.removesuffix(".mp4") + ".jpg"
         _store_pair(tmp, name, poster_tmp, poster_name, digest)
+        log.info(
+            "task %s: video stored (%s bytes) in %s",
+            task.pk,
+            size,
+            media_store.describe(),
+        )
     except media.NotAVideo as exc:
         raise DownloadError(str(exc), permanent=True) from None
     finally:
@@ -297,7 +314,3 @@ def _resolve(
         raise DownloadError(f"{host} does not resolve") from None
     # A scoped IPv6 address ("fe80::1%eth0") parses with its zone dropped.
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-
-
-def _remove_files(asset: VideoAsset) -> None:
-    media_store.remove(asset.file.name or "", asset.poster.name or "")
