@@ -288,3 +288,13 @@ def test_a_spare_download_of_the_same_video_keeps_the_first_ones_files(
     assert kept.pk == first.pk
     assert media_store.sha256_of(first.file.name) == first.sha256
     assert media_store.exists(first.poster.name)
+
+
+def test_error_pages_hide_the_bucket_keys(bucket: Bucket) -> None:
+    from django.views.debug import SafeExceptionReporterFilter
+
+    safe = SafeExceptionReporterFilter().get_safe_settings()
+    options = safe["STORAGES"]["default"]["OPTIONS"]
+    assert options["bucket_name"] == BUCKET
+    assert SECRET_KEY not in str(safe)
+    assert options["secret_key"] == SafeExceptionReporterFilter.cleansed_substitute
