@@ -78,7 +78,7 @@ def _local_file(name: str) -> Path:
     return path
 
 
-def is_missing(error: Exception) -> bool:
+def _is_missing(error: Exception) -> bool:
     """A boto error that means "no such object"."""
     response = getattr(error, "response", None) or {}
     code = str(response.get("Error", {}).get("Code", ""))
@@ -179,7 +179,7 @@ def stat(name: str) -> Stat:
             Bucket=storage.bucket_name, Key=_key(storage, name)
         )
     except ClientError as error:
-        if is_missing(error):
+        if _is_missing(error):
             raise FileNotFoundError(name) from None
         raise
     return Stat(int(head["ContentLength"]), head.get("LastModified"))
@@ -197,7 +197,7 @@ def remote_sha256(name: str) -> str | None:
             Bucket=storage.bucket_name, Key=_key(storage, name)
         )
     except ClientError as error:
-        if is_missing(error):
+        if _is_missing(error):
             return None
         raise
     value = head.get("Metadata", {}).get("sha256")
@@ -248,7 +248,7 @@ def open_stream(name: str) -> Iterator[IO[bytes]]:
             Bucket=storage.bucket_name, Key=_key(storage, name)
         )["Body"]
     except ClientError as error:
-        if is_missing(error):
+        if _is_missing(error):
             raise FileNotFoundError(name) from None
         raise
     try:
@@ -286,7 +286,7 @@ def local_copy(name: str) -> Iterator[Path]:
                 storage.bucket_name, _key(storage, name), str(tmp)
             )
         except ClientError as error:
-            if is_missing(error):
+            if _is_missing(error):
                 raise FileNotFoundError(name) from None
             raise
         yield tmp
