@@ -381,6 +381,7 @@ def test_it_hides_member_names_unless_the_sharer_opts_in(alice: Any, bob: Any) -
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("media_storage")
 def test_it_exposes_no_internal_ids_and_no_third_party_urls(
     alice: Any, video: GenerationTask
 ) -> None:
