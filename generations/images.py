@@ -18,15 +18,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from generations import security
+from generations import media_store, security
 from generations.apixo import contract
 from generations.models import InputImage
 
@@ -232,11 +230,11 @@ def content_name(prepared: PreparedImage) -> str:
 
 
 def _ensure_file(name: str, data: bytes) -> None:
-    if default_storage.exists(name):
+    if media_store.exists(name):
         return
-    saved = default_storage.save(name, ContentFile(data))
+    saved = media_store.save_bytes(name, data)
     if saved != name:  # written by a concurrent upload of the same bytes
-        default_storage.delete(saved)
+        media_store.remove(saved)
 
 
 def save_prepared(
@@ -276,7 +274,7 @@ def clean_drafts(*, now: dt.datetime | None = None) -> dict[str, int]:
     removed = 0
     for name in sorted(names):
         if not InputImage.objects.filter(file=name).exists():
-            default_storage.delete(name)
+            media_store.remove(name)
             removed += 1
     return {"drafts_deleted": deleted, "files_deleted": removed}
 

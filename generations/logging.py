@@ -4,7 +4,8 @@
 the message (and any traceback) once, removes secrets, and stores the result, so
 every formatter downstream sees only the redacted text. It removes:
 
-- the configured keys (the Apixo API key, the simulator key, SECRET_KEY),
+- the configured keys (the Apixo API key, the simulator key, SECRET_KEY, the
+  media bucket's secret key),
 - ``Bearer`` credentials and ``password=``/``token=``-style query values,
 - API personal access tokens (``sst_…``) and webhook secrets (``whsec_…``),
 - tokens in our own URLs: share links ``/s/<token>``, webhook callbacks
@@ -66,6 +67,9 @@ def configured_secrets() -> list[str]:
         )
         values = [str(getattr(settings, name, "") or "") for name in names]
         values.append(str(settings.SECRET_KEY or ""))
+        # The media bucket's secret key (MEDIA_STORAGE=s3).
+        media = settings.STORAGES.get("default", {}).get("OPTIONS", {})
+        values.append(str(media.get("secret_key") or ""))
     except Exception:  # settings not configured (yet): patterns still apply
         return []
     found = {v for v in values if len(v) >= MIN_SECRET_LENGTH}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterator
 
-from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.text import slugify
 
+from generations import media_store
 from generations.models import GenerationTask, VideoAsset
 
 ZIP_CHUNK = 256 * 1024
@@ -50,7 +50,7 @@ def zip_chunks(tasks: list[GenerationTask]) -> Iterator[bytes]:
             info.compress_type = zipfile.ZIP_STORED
             info.file_size = video.size_bytes
             with (
-                default_storage.open(video.file.name or "", "rb") as source,
+                media_store.open_stream(video.file.name or "") as source,
                 archive.open(info, "w") as target,
             ):
                 while chunk := source.read(ZIP_CHUNK):

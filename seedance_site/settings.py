@@ -17,6 +17,8 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from seedance_site.media_settings import media_storage
+
 # Lets admin and other generic classes be subscripted for type checking.
 django_stubs_ext.monkeypatch()
 
@@ -243,8 +245,10 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media")).resolve()
+# MEDIA_STORAGE=s3 keeps videos, posters and frames in a bucket (README, Media);
+# MEDIA_ROOT is then only each node's scratch space for downloads and stitching.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage(os.environ),
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

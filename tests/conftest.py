@@ -91,4 +91,5 @@ def browser_type_launch_args(
 
 
 from tests.processes import stack  # noqa: E402,F401  (shared fixtures)
+from tests.s3 import media_storage, s3_server  # noqa: E402,F401
 from tests.sim import sim, simulator  # noqa: E402,F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
+import io
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import av
-from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 from PIL import Image
 
-from generations import sharing
+from generations import media_store, sharing
 from generations.models import GenerationTask, State, VideoAsset
 from generations.services import GenerationParams, create_generations
 
@@ -79,12 +79,16 @@ def make_finished_task(owner: Any, **fields: Any) -> GenerationTask:
 
 
 def attach_video(task: GenerationTask) -> VideoAsset:
-    """A real MP4 and JPEG poster in MEDIA_ROOT, recorded as the task's video."""
-    root = Path(settings.MEDIA_ROOT)
+    """A real MP4 and JPEG poster in media storage, recorded as the task's video."""
     name = f"videos/test/task-{task.pk}.mp4"
-    make_mp4(root / name)
     poster = f"videos/test/task-{task.pk}.jpg"
-    Image.new("RGB", (64, 64), (40, 90, 200)).save(root / poster, "JPEG")
+    work = media_store.scratch_dir() / f"factory-{task.pk}.mp4"
+    make_mp4(work)
+    size = work.stat().st_size
+    put_media(name, work)
+    image = Path(str(work) + ".jpg")
+    Image.new("RGB", (64, 64), (40, 90, 200)).save(image, "JPEG")
+    put_media(poster, image)
     return VideoAsset.objects.create(
         task=task,
         file=name,
@@ -93,9 +97,44 @@ def attach_video(task: GenerationTask) -> VideoAsset:
         height=64,
         duration_seconds=1.0,
         has_audio=False,
-        size_bytes=(root / name).stat().st_size,
+        size_bytes=size,
         sha256="0" * 64,
     )
+
+
+def put_media(name: str, source: Path | bytes) -> None:
+    """Store a file or bytes as the media file ``name`` (disk or bucket)."""
+    if isinstance(source, bytes):
+        work = media_store.scratch_dir() / f"put-{time.monotonic_ns()}"
+        work.write_bytes(source)
+        source = work
+    try:
+        media_store.store(source, name, content_type="application/octet-stream")
+    finally:
+        source.unlink(missing_ok=True)
+
+
+def png_bytes(size: int = 8) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (size, size)).save(out, "PNG")
+    return out.getvalue()
+
+
+def media_names(folder: str) -> list[str]:
+    """Every stored name under ``folder``, sorted (disk or bucket)."""
+    from django.core.files.storage import default_storage
+
+    dirs, files = default_storage.listdir(folder)
+    names = [f"{folder}/{name}" for name in files]
+    for sub in dirs:
+        names += media_names(f"{folder}/{sub}")
+    return sorted(names)
+
+
+def media_bytes(name: str) -> bytes:
+    """What storage holds under ``name``."""
+    with media_store.open_stream(name) as handle:
+        return handle.read()
 
 
 def body(response: Any) -> bytes:
@@ -103,7 +142,7 @@ def body(response: Any) -> bytes:
 
 
 def video_bytes(task: GenerationTask) -> bytes:
-    return (Path(settings.MEDIA_ROOT) / task.video.file.name).read_bytes()
+    return media_bytes(task.video.file.name or "")
 
 
 def make_video_row(owner: Any, prompt: str = "A fox in the snow", **fields: Any) -> Any:

@@ -76,12 +76,19 @@ class Stack:
         }
         self.env.pop("APIXO_API_KEY", None)
 
-    def start(self, name: str, *args: str) -> None:
+    def start(
+        self,
+        name: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        cwd: Path = ROOT,
+    ) -> None:
+        """Start ``manage.py args``; ``env`` adds to or overrides the stack's."""
         log = (self.logs / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), *args],
-            cwd=ROOT,
-            env=self.env,
+            cwd=cwd,
+            env={**self.env, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill takes children too
@@ -94,12 +101,31 @@ class Stack:
         )  # fmt: skip
         wait_until(self._simulator_up, 30, "the simulator")
 
-    def start_web(self) -> None:
-        self.start("web", "runserver", f"127.0.0.1:{self.web_port}", "--noreload")
-        wait_until(self._web_up, 30, "the web server")
+    def start_web(
+        self,
+        name: str = "web",
+        *,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        cwd: Path = ROOT,
+    ) -> str:
+        """A web server (the stack's own port unless given); returns its URL."""
+        port = port or self.web_port
+        url = f"http://127.0.0.1:{port}"
+        self.start(
+            name, "runserver", f"127.0.0.1:{port}", "--noreload", env=env, cwd=cwd
+        )
+        wait_until(lambda: self._web_up(url), 30, f"the web server {name}")
+        return url
 
-    def start_workers(self, name: str = "worker") -> None:
-        self.start(name, "qcluster")
+    def start_workers(
+        self,
+        name: str = "worker",
+        *,
+        env: dict[str, str] | None = None,
+        cwd: Path = ROOT,
+    ) -> None:
+        self.start(name, "qcluster", env=env, cwd=cwd)
 
     def start_dispatcher(self) -> None:
         self.start("dispatcher", "run_dispatcher")
@@ -144,9 +170,9 @@ class Stack:
         except requests.RequestException:
             return False
 
-    def _web_up(self) -> bool:
+    def _web_up(self, url: str) -> bool:
         try:
-            return requests.get(self.web_url + "/login/", timeout=2).status_code == 200
+            return requests.get(url + "/login/", timeout=2).status_code == 200
         except requests.RequestException:
             return False
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-
 from generations import credits
 from generations.apixo.simulator.video import VideoSpec, render_mp4
 from generations.models import GenerationTask, Shot, State, Storyboard, VideoAsset
 from generations.models.tasks import transition
 from generations.pipeline import media
 from generations.storyboards import services
+from tests.factories import put_media
 
 CLIP_CACHE = Path("/tmp") / f"seedance-test-clips-{Path.cwd().name}"
 
@@ -67,19 +66,17 @@ def finished_take(
     cached = CLIP_CACHE / f"{spec.cache_key()}.mp4"
     if not cached.exists():
         render_mp4(spec, cached)
-    relative = Path("videos") / f"take-{take.pk}.mp4"
-    target = Path(settings.MEDIA_ROOT) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(cached.read_bytes())
-    info = media.probe(target)
+    relative = f"videos/take-{take.pk}.mp4"
+    put_media(relative, cached.read_bytes())
+    info = media.probe(cached)
     VideoAsset.objects.create(
         task=take,
-        file=str(relative),
+        file=relative,
         width=info.width,
         height=info.height,
         duration_seconds=info.duration_seconds,
         has_audio=info.has_audio,
-        size_bytes=target.stat().st_size,
+        size_bytes=cached.stat().st_size,
         sha256="0" * 64,
     )
     assert transition(take.pk, State.QUEUED, State.SUCCEEDED, "test: finished")

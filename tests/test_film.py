@@ -3,19 +3,21 @@ silence for silent takes, faded cuts, and a worker killed mid-stitch."""
 
 from __future__ import annotations
 
+import io
 import math
 from array import array
-from pathlib import Path
 from typing import Any
 
 import av
 import pytest
-from django.conf import settings
+from PIL import Image
 
+from generations import media_store
 from generations.models import Film, GenerationTask, Kind
-from generations.storyboards import driver, services
-from generations.storyboards.film import film_path, stitch_film
+from generations.storyboards import driver, frames, services
+from generations.storyboards.film import film_path, stitch_film, work_path
 from generations.storyboards.stitch import AUDIO_RATE, part_name
+from tests.factories import media_bytes
 from tests.processes import Stack, wait_until
 from tests.storyboard_helpers import board_with_takes
 
@@ -33,8 +35,10 @@ def make(owner: Any, **kwargs: Any) -> Film:
 
 def streams(film: Film) -> dict[str, Any]:
     assert film.task is not None
-    path = film.task.video.file.path
-    with av.open(path) as container:
+    with (
+        media_store.local_copy(film.task.video.file.name) as path,
+        av.open(str(path)) as container,
+    ):
         video = container.streams.video[0]
         frames = sum(1 for _ in container.decode(video))
         return {
@@ -50,7 +54,10 @@ def loudness(film: Film, start: float, end: float) -> float:
     """RMS of the film's sound between two times (seconds)."""
     assert film.task is not None
     samples: array[float] = array("f")
-    with av.open(film.task.video.file.path) as container:
+    with (
+        media_store.local_copy(film.task.video.file.name) as path,
+        av.open(str(path)) as container,
+    ):
         resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
         for frame in container.decode(audio=0):
             for out in resampler.resample(frame):
@@ -60,6 +67,7 @@ def loudness(film: Film, start: float, end: float) -> float:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("media_storage")
 def test_it_stream_copies_hard_cuts_between_matching_takes(alice: Any) -> None:
     film = make(alice, takes=[(4, True), (8, True), (4, True)])
     assert film.stream_copy is True
@@ -69,6 +77,24 @@ def test_it_stream_copies_hard_cuts_between_matching_takes(alice: Any) -> None:
     assert found["seconds"] == pytest.approx(16, abs=3 * FRAME)
     assert film.task is not None and film.task.kind == Kind.FILM
     assert film.task.video.duration_seconds == pytest.approx(16, abs=3 * FRAME)
+    video = film.task.video
+    assert media_store.sha256_of(video.file.name) == video.sha256
+    assert media_store.stat(video.poster.name).size > 0
+    assert not any(media_store.scratch_dir().rglob("*.mp4"))  # no work file left
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("media_storage")
+def test_it_stores_a_takes_last_frame_as_a_start_image(alice: Any) -> None:
+    board = board_with_takes(alice, takes=[(4, False)])
+    take = GenerationTask.objects.get(shot__board=board)
+    image = frames.store_frame(take.video, owner=alice)
+    with Image.open(io.BytesIO(media_bytes(image.file.name))) as stored:
+        assert stored.size == (take.video.width, take.video.height)
+    assert not any(media_store.scratch_dir().iterdir())  # the local copy is gone
+    media_store.remove(take.video.file.name)
+    with pytest.raises(frames.FrameUnavailable):
+        frames.store_frame(take.video, owner=alice)
 
 
 @pytest.mark.django_db
@@ -133,7 +159,7 @@ def test_it_makes_the_film_again_after_a_worker_is_killed(
         alice, takes=[(12, True)] * 3, resolution="720p", cut="crossfade"
     )
     film = services.make_film(owner=alice, board=board)
-    target = Path(settings.MEDIA_ROOT) / film_path(film)
+    target = work_path(film)
     part = target.parent / part_name(target)
     stack.start_dispatcher()
     stack.start_workers()
@@ -142,6 +168,7 @@ def test_it_makes_the_film_again_after_a_worker_is_killed(
     film.refresh_from_db()
     assert film.state == Film.State.STITCHING
     assert not target.exists()  # no half film under the film's name
+    assert not media_store.exists(str(film_path(film)))
     stack.start_workers()
     wait_until(
         lambda: Film.objects.get(pk=film.pk).state == Film.State.SUCCEEDED,

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from generations.models import (
     Collection,
@@ -18,6 +16,7 @@ from generations.models import (
 )
 from generations.views import gallery as gallery_views
 from tests.factories import make_video_row as video
+from tests.factories import put_media
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -25,9 +24,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 def with_file(task: GenerationTask, payload: bytes | None = None) -> bytes:
     """Write bytes where the task's video row says its file is."""
     data = payload if payload is not None else f"video {task.pk}".encode() * 1000
-    path = Path(settings.MEDIA_ROOT) / task.video.file.name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    put_media(task.video.file.name, data)
     task.video.size_bytes = len(data)
     task.video.save(update_fields=["size_bytes"])
     return data
@@ -213,6 +210,7 @@ def test_it_refuses_to_hide_a_teammates_video(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("media_storage")
 def test_it_zips_exactly_the_selected_videos_the_member_may_see(
     client: Any, alice: Any, bob: Any
 ) -> None:
@@ -244,6 +242,7 @@ def test_it_zips_exactly_the_selected_videos_the_member_may_see(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("media_storage")
 def test_it_caps_a_zip_and_refuses_an_empty_one(
     client: Any, alice: Any, bob: Any
 ) -> None:
@@ -263,6 +262,7 @@ def test_it_caps_a_zip_and_refuses_an_empty_one(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("media_storage")
 def test_it_skips_a_video_whose_file_is_missing(client: Any, alice: Any) -> None:
     present = video(alice, prompt="present")
     missing = video(alice, prompt="missing")

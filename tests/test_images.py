@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +13,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from generations import images
+from generations import images, media_store
 from generations.models import InputImage
+from tests.factories import media_bytes, media_names
 
 
 def image_bytes(
@@ -35,7 +35,7 @@ def upload(
 
 
 def stored(image: InputImage) -> Image.Image:
-    return Image.open(Path(settings.MEDIA_ROOT) / image.file.name)
+    return Image.open(io.BytesIO(media_bytes(image.file.name)))
 
 
 def exif_with(orientation: int | None = None) -> bytes:
@@ -48,11 +48,12 @@ def exif_with(orientation: int | None = None) -> bytes:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("media_storage")
 def test_it_stores_a_jpeg_without_its_metadata(alice: Any) -> None:
     data = image_bytes("JPEG", exif=exif_with())
     assert b"SnoopCam" in data
     image = images.store_upload(upload(data), owner=alice, position=0)
-    saved = (Path(settings.MEDIA_ROOT) / image.file.name).read_bytes()
+    saved = media_bytes(image.file.name)
     assert b"SnoopCam" not in saved
     assert not stored(image).getexif()
     assert stored(image).format == "JPEG"
@@ -227,6 +228,7 @@ def test_it_refuses_to_record_a_private_url(alice: Any) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("media_storage")
 def test_it_serves_an_upload_through_its_signed_url_without_login(
     client: Any, alice: Any, settings: Any
 ) -> None:
@@ -273,6 +275,7 @@ def test_it_refuses_post_on_a_signed_url(client: Any, alice: Any) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("media_storage")
 def test_it_stores_the_same_image_uploaded_twice_as_one_file(
     alice: Any, bob: Any
 ) -> None:
@@ -289,20 +292,17 @@ def test_it_stores_the_same_image_uploaded_twice_as_one_file(
     assert first.pk != again.pk != theirs.pk
     assert first.file.name == again.file.name == theirs.file.name
     assert first.file.name == f"inputs/{first.sha256[:2]}/{first.sha256}.png"
-    files = [
-        p for p in (Path(settings.MEDIA_ROOT) / "inputs").rglob("*") if p.is_file()
-    ]
-    assert len(files) == 1
+    assert media_names("inputs") == [first.file.name]
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("media_storage")
 def test_it_cleans_unreferenced_drafts_and_their_files(alice: Any) -> None:
     from django_q.models import Schedule
 
     from generations import tasks
     from tests.factories import queue_task
 
-    root = Path(settings.MEDIA_ROOT)
     old = timezone.now() - images.DRAFT_IMAGE_TTL - dt.timedelta(minutes=1)
     abandoned = images.store_upload(
         upload(image_bytes("PNG", size=(10, 10)), "x.png", "image/png"),
@@ -325,9 +325,9 @@ def test_it_cleans_unreferenced_drafts_and_their_files(alice: Any) -> None:
     )
     InputImage.objects.filter(pk__in=[abandoned.pk, used.pk]).update(created_at=old)
     assert tasks.clean_upload_drafts() == {"drafts_deleted": 2, "files_deleted": 1}
-    assert not (root / abandoned.file.name).exists()
-    assert (root / used.file.name).exists()  # the task's row still names it
-    assert (root / fresh.file.name).exists()  # a day to retry with it
+    assert not media_store.exists(abandoned.file.name)
+    assert media_store.exists(used.file.name)  # the task's row still names it
+    assert media_store.exists(fresh.file.name)  # a day to retry with it
     assert InputImage.objects.filter(pk=fresh.pk).exists()
     assert InputImage.objects.filter(task=task).count() == 1
     schedule = Schedule.objects.get(func="generations.tasks.clean_upload_drafts")

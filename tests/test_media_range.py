@@ -1,17 +1,28 @@
-"""Serving videos, posters and frames: permissions and HTTP Range (200/206/416)."""
+"""Serving videos, posters and frames: permissions and HTTP Range (200/206/416).
+
+Every test runs with media on local disk and in an S3 bucket (``media_storage``).
+"""
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from PIL import Image
 
+from generations import media_store
 from generations.models import GenerationTask, InputImage, State
-from tests.factories import body, make_finished_task, video_bytes
+from tests.factories import (
+    body,
+    make_finished_task,
+    png_bytes,
+    put_media,
+    video_bytes,
+)
+from tests.s3 import fetch_download
+
+pytestmark = pytest.mark.usefixtures("media_storage")
 
 
 @pytest.fixture
@@ -92,8 +103,7 @@ def test_it_streams_a_file_larger_than_one_chunk_in_pieces(
     client: Any, alice: Any
 ) -> None:
     task = make_finished_task(alice)
-    path = Path(settings.MEDIA_ROOT) / task.video.file.name
-    path.write_bytes(b"\0" * (200 * 1024 + 7))
+    put_media(task.video.file.name, b"\0" * (200 * 1024 + 7))
     client.force_login(alice)
     response = client.get(f"/media/videos/{task.pk}.mp4")
     chunks = list(response.streaming_content)
@@ -146,10 +156,11 @@ def test_it_sends_everything_when_if_range_does_not_match(
 def test_it_offers_a_download(client: Any, alice: Any, video: GenerationTask) -> None:
     client.force_login(alice)
     response = client.get(f"/media/videos/{video.pk}.mp4?download=1")
-    assert (
-        response["Content-Disposition"]
-        == f'attachment; filename="seedance-{video.pk}.mp4"'
+    headers, data = fetch_download(response)
+    assert headers["Content-Disposition"] == (
+        f'attachment; filename="seedance-{video.pk}.mp4"'
     )
+    assert data == video_bytes(video)
 
 
 @pytest.mark.django_db
@@ -196,7 +207,7 @@ def test_it_404s_for_a_task_without_video(client: Any, alice: Any) -> None:
 def test_it_404s_when_the_file_is_missing(
     client: Any, alice: Any, video: GenerationTask
 ) -> None:
-    (Path(settings.MEDIA_ROOT) / video.video.file.name).unlink()
+    media_store.remove(video.video.file.name)
     client.force_login(alice)
     assert client.get(f"/media/videos/{video.pk}.mp4").status_code == 404
 
@@ -242,9 +253,7 @@ def test_it_does_not_serve_media_root_wholesale(
 def test_it_serves_input_frames_to_those_who_may_see_them(
     client: Any, alice: Any, bob: Any, video: GenerationTask
 ) -> None:
-    root = Path(settings.MEDIA_ROOT)
-    (root / "inputs").mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (8, 8)).save(root / "inputs/start.png")
+    put_media("inputs/start.png", png_bytes())
     frame = InputImage.objects.create(owner=alice, task=video, file="inputs/start.png")
     draft = InputImage.objects.create(owner=alice, task=None, file="inputs/start.png")
     client.force_login(bob)
@@ -268,9 +277,7 @@ def test_it_hides_the_frames_of_a_task_whose_video_a_teammate_may_not_see(
 ) -> None:
     """The frame route follows the video's rule: no finished video, no frames
     (ids are sequential, so a teammate could otherwise walk every upload)."""
-    root = Path(settings.MEDIA_ROOT)
-    (root / "inputs").mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (8, 8)).save(root / "inputs/start.png")
+    put_media("inputs/start.png", png_bytes())
     task = GenerationTask.objects.create(
         owner=alice, prompt="a secret in the making", cost=8, state=state
     )

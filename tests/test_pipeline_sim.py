@@ -9,9 +9,8 @@ from typing import Any
 
 import av
 import pytest
-from django.conf import settings as django_settings
 
-from generations import credits
+from generations import credits, media_store
 from generations.apixo.simulator.running import RunningSimulator
 from generations.models import GenerationTask, State, VideoAsset
 from tests.factories import queue_task
@@ -25,6 +24,7 @@ def generate_calls(sim: RunningSimulator) -> int:
     return int(stats["generate_calls"])
 
 
+@pytest.mark.usefixtures("media_storage")
 def test_it_delivers_a_real_video_and_captures_credits(
     sim: RunningSimulator, alice: Any
 ) -> None:
@@ -38,11 +38,16 @@ def test_it_delivers_a_real_video_and_captures_credits(
     assert (video.width, video.height) == (480, 864)
     assert video.has_audio is True
     assert abs(video.duration_seconds - 4) < 0.3
-    path = django_settings.MEDIA_ROOT / video.file.name
-    with av.open(str(path)) as container:
+    with (
+        media_store.local_copy(video.file.name) as path,
+        av.open(str(path)) as container,
+    ):
         assert container.streams.video[0].codec_context.name == "h264"
-    assert (django_settings.MEDIA_ROOT / video.poster.name).stat().st_size > 0
-    assert len(video.sha256) == 64
+    assert media_store.stat(video.poster.name).size > 0
+    assert media_store.sha256_of(video.file.name) == video.sha256
+    assert media_store.stat(video.file.name).size == video.size_bytes
+    # The scratch copies are gone: only the stored files remain.
+    assert not any(media_store.scratch_dir().iterdir())
     states = [t.to_state for t in task.transitions.all()]
     assert states[:3] == ["queued", "submitting", "waiting"]
     assert states[-2:] == ["downloading", "succeeded"]
@@ -164,6 +169,7 @@ def test_it_fails_an_unobtainable_result_and_releases(
     assert_books_balance()
 
 
+@pytest.mark.usefixtures("media_storage")
 def test_it_retries_a_truncated_download(sim: RunningSimulator, alice: Any) -> None:
     sim.set_faults({"truncated_result_rate": 1.0})
     task = queue_task(alice)
@@ -179,7 +185,9 @@ def test_it_retries_a_truncated_download(sim: RunningSimulator, alice: Any) -> N
     drive(timeout=60)
     task.refresh_from_db()
     assert task.state == State.SUCCEEDED
-    assert VideoAsset.objects.get(task=task).size_bytes > 1000
+    video = VideoAsset.objects.get(task=task)
+    assert video.size_bytes > 1000
+    assert media_store.sha256_of(video.file.name) == video.sha256
     assert_books_balance()
 
 

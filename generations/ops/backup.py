@@ -34,6 +34,8 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
+from generations import media_store
+
 FORMAT = "seedance-backup"
 VERSION = 1
 MANIFEST = "manifest.json"
@@ -76,7 +78,10 @@ def create_backup(*, destination: Path, now: dt.datetime | None = None) -> Path:
     try:
         kind = engine()
         database_file = _snapshot_database(kind, partial)
-        files = _copy_media(Path(settings.MEDIA_ROOT), partial / MEDIA_DIR)
+        # Media in a bucket stays there (README, Backups: bucket versioning);
+        # the manifest names where it lives and the restore check reads it.
+        root = media_store.local_root()
+        files = _copy_media(root, partial / MEDIA_DIR) if root else []
         manifest = {
             "format": FORMAT,
             "version": VERSION,
@@ -87,6 +92,7 @@ def create_backup(*, destination: Path, now: dt.datetime | None = None) -> Path:
                 "sha256": _sha256(partial / database_file),
             },
             "media": files,
+            "media_location": media_store.describe(),
         }
         (partial / MANIFEST).write_text(json.dumps(manifest, indent=1))
         os.replace(partial, final)
@@ -293,14 +299,15 @@ def verify_restored() -> RestoreReport:
     from generations.models import CreditAccount, LedgerEntry, VideoAsset
 
     report = RestoreReport()
-    media_root = Path(settings.MEDIA_ROOT)
     for video in VideoAsset.objects.only("pk", "file", "sha256").iterator():
         report.videos += 1
         name = str(video.file.name)
-        path = media_root / name
-        if not path.is_file():
+        try:
+            digest = media_store.sha256_of(name)
+        except FileNotFoundError:
             report.problems.append(f"video {video.pk}: {name} is missing")
-        elif _sha256(path) != video.sha256:
+            continue
+        if digest != video.sha256:
             report.problems.append(f"video {video.pk}: {name} differs from its sha256")
     sums = dict(
         LedgerEntry.objects.values_list("account_id")

@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from generations import credits, security
+from generations import credits, media_store, security
 from generations.apixo import contract
 from generations.models import FailCode, GenerationTask, State, VideoAsset
 from generations.models.tasks import transition
@@ -71,13 +71,24 @@ def download_result(task_id: int) -> None:
     except DownloadError as exc:
         _handle_failure(task, exc)
         return
+    _finish(task, _save_or_keep_first(asset))
+
+
+def _save_or_keep_first(asset: VideoAsset) -> VideoAsset:
+    """Save the row, or, when another run of this job saved one first, keep that
+    one and remove our spare files: only those under names it does not use (the
+    same bytes get the same name, and were stored over it with the same bytes)."""
     try:
-        asset.save()
+        with transaction.atomic():
+            asset.save()
+        return asset
     except IntegrityError:
-        # Another run of this job stored it first; ours is a spare copy.
-        _remove_files(asset)
-        asset = VideoAsset.objects.get(task_id=task_id)
-    _finish(task, asset)
+        first = VideoAsset.objects.get(task_id=asset.task_id)
+        kept = {first.file.name, first.poster.name}
+        media_store.remove(
+            *(n for n in (asset.file.name, asset.poster.name) if n and n not in kept)
+        )
+        return first
 
 
 def _finish(task: GenerationTask, video: VideoAsset) -> None:
@@ -136,10 +147,7 @@ def _fetch_and_store(task: GenerationTask) -> VideoAsset:
     if not task.result_urls:
         raise DownloadError("the provider gave no result URL", permanent=True)
     url = str(task.result_urls[0])
-    media_root = Path(settings.MEDIA_ROOT)
-    tmp_dir = media_root / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, suffix=".mp4")
+    fd, tmp_name = tempfile.mkstemp(dir=media_store.scratch_dir(), suffix=".mp4")
     tmp = Path(tmp_name)
     poster_tmp = tmp.with_suffix(".jpg")
     try:
@@ -150,12 +158,16 @@ def _fetch_and_store(task: GenerationTask) -> VideoAsset:
             tmp, poster_tmp, at_seconds=min(0.5, info.duration_seconds / 2)
         )
         stamp = timezone.now()
-        folder = Path("videos") / f"{stamp:%Y}" / f"{stamp:%m}"
-        (media_root / folder).mkdir(parents=True, exist_ok=True)
-        name = folder / f"task-{task.pk}-{digest[:12]}.mp4"
-        poster_name = name.with_suffix(".jpg")
-        os.replace(poster_tmp, media_root / poster_name)
-        os.replace(tmp, media_root / name)
+        folder = f"videos/{stamp:%Y}/{stamp:%m}"
+        name = f"{folder}/task-{task.pk}-{digest[:12]}.mp4"
+        poster_name = name.removesuffix(".mp4") + ".jpg"
+        _store_pair(tmp, name, poster_tmp, poster_name, digest)
+        log.info(
+            "task %s: video stored (%s bytes) in %s",
+            task.pk,
+            size,
+            media_store.describe(),
+        )
     except media.NotAVideo as exc:
         raise DownloadError(str(exc), permanent=True) from None
     finally:
@@ -163,13 +175,32 @@ def _fetch_and_store(task: GenerationTask) -> VideoAsset:
         poster_tmp.unlink(missing_ok=True)
     return VideoAsset(
         task=task,
-        file=str(name),
-        poster=str(poster_name),
+        file=name,
+        poster=poster_name,
         **info.asset_fields(),
         size_bytes=size,
         sha256=digest,
         source_url=url[:2000],
     )
+
+
+def _store_pair(
+    video: Path, name: str, poster: Path, poster_name: str, digest: str
+) -> None:
+    """The poster, then the video, into storage; a failure leaves neither.
+
+    The caller saves the row only after this returns, so a row never names a file
+    that is not whole in storage.
+    """
+    try:
+        media_store.store(poster, poster_name, content_type="image/jpeg")
+        media_store.store(video, name, content_type="video/mp4", sha256=digest)
+    except Exception as exc:
+        media_store.remove(poster_name, name)
+        log.warning("storing the video failed: %s", type(exc).__name__)
+        raise DownloadError(
+            f"storing the video failed ({type(exc).__name__})"
+        ) from None
 
 
 def _check_video(path: Path) -> media.VideoInfo:
@@ -283,10 +314,3 @@ def _resolve(
         raise DownloadError(f"{host} does not resolve") from None
     # A scoped IPv6 address ("fe80::1%eth0") parses with its zone dropped.
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-
-
-def _remove_files(asset: VideoAsset) -> None:
-    root = Path(settings.MEDIA_ROOT)
-    for name in (asset.file.name, asset.poster.name):
-        if name:
-            (root / name).unlink(missing_ok=True)

@@ -8,15 +8,18 @@ again and the film is made from the start (the stitcher removes the old
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from generations import media_store
 from generations.models import (
     Film,
     GenerationTask,
@@ -34,8 +37,14 @@ log = logging.getLogger(__name__)
 
 
 def film_path(film: Film) -> Path:
-    """Where this version's file lives, relative to MEDIA_ROOT."""
+    """This version's media name (in storage: MEDIA_ROOT or the bucket)."""
     return Path("films") / f"board-{film.board_id}" / f"film-{film.pk}.mp4"
+
+
+def work_path(film: Film) -> Path:
+    """Where a worker stitches this version (local scratch; the stitcher keeps
+    the half-made file under a ``.part`` name beside it)."""
+    return media_store.scratch_dir() / film_path(film)
 
 
 def stitch_film(film_id: int) -> bool:
@@ -58,29 +67,63 @@ def stitch_film(film_id: int) -> bool:
     if missing:
         _fail(film_id, "A chosen take's video is gone; choose another take.")
         return False
-    clips = [
-        Clip(
-            path=Path(takes[step["take"]].video.file.path),
-            cut=str(step["cut"]),
-            crossfade=float(step["crossfade"]),
+    with contextlib.ExitStack() as copies:
+        try:
+            local = {
+                pk: copies.enter_context(
+                    media_store.local_copy(take.video.file.name or "")
+                )
+                for pk, take in takes.items()
+            }
+        except FileNotFoundError:
+            _fail(film_id, "A chosen take's video is gone; choose another take.")
+            return False
+        clips = [
+            Clip(
+                path=local[step["take"]],
+                cut=str(step["cut"]),
+                crossfade=float(step["crossfade"]),
+            )
+            for step in film.plan
+        ]
+        width, height = film.board.frame_size
+        work = work_path(film)
+        result = stitch(
+            clips,
+            work,
+            width=width,
+            height=height,
+            fps=FILM_FPS,
+            progress=lambda fraction: _progress(film_id, fraction),
         )
-        for step in film.plan
-    ]
-    width, height = film.board.frame_size
-    media_root = Path(settings.MEDIA_ROOT)
-    relative = film_path(film)
-    result = stitch(
-        clips,
-        media_root / relative,
-        width=width,
-        height=height,
-        fps=FILM_FPS,
-        progress=lambda fraction: _progress(film_id, fraction),
-    )
-    poster = relative.with_suffix(".jpg")
-    media.write_poster(media_root / relative, media_root / poster)
-    info = media.probe(media_root / relative)
-    return _finish(film, relative, poster, info, stream_copy=result.stream_copy)
+    poster_work = work.with_suffix(".jpg")
+    try:
+        media.write_poster(work, poster_work)
+        info = media.probe(work)
+        with work.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        size = work.stat().st_size
+        relative = film_path(film)
+        poster = relative.with_suffix(".jpg")
+        media_store.store(poster_work, str(poster), content_type="image/jpeg")
+        media_store.store(work, str(relative), content_type="video/mp4", sha256=digest)
+    finally:
+        work.unlink(missing_ok=True)
+        poster_work.unlink(missing_ok=True)
+    stored = StoredFilm(relative, poster, info, size, digest)
+    if _finish(film, stored, stream_copy=result.stream_copy):
+        return True
+    media_store.remove(str(relative), str(poster))  # the film was taken over
+    return False
+
+
+@dataclass(frozen=True)
+class StoredFilm:
+    relative: Path
+    poster: Path
+    info: media.VideoInfo
+    size: int
+    sha256: str
 
 
 def _progress(film_id: int, fraction: float) -> None:
@@ -91,17 +134,8 @@ def _progress(film_id: int, fraction: float) -> None:
     )
 
 
-def _finish(
-    film: Film,
-    relative: Path,
-    poster: Path,
-    info: media.VideoInfo,
-    *,
-    stream_copy: bool,
-) -> bool:
-    path = Path(settings.MEDIA_ROOT) / relative
-    with path.open("rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+def _finish(film: Film, stored: StoredFilm, *, stream_copy: bool) -> bool:
+    info = stored.info
     board = film.board
     now = timezone.now()
     with transaction.atomic():
@@ -126,11 +160,11 @@ def _finish(
         )
         VideoAsset.objects.create(
             task=task,
-            file=str(relative),
-            poster=str(poster),
+            file=str(stored.relative),
+            poster=str(stored.poster),
             **info.asset_fields(),
-            size_bytes=path.stat().st_size,
-            sha256=digest,
+            size_bytes=stored.size,
+            sha256=stored.sha256,
         )
         done = Film.objects.filter(pk=film.pk, state=Film.State.STITCHING).update(
             state=Film.State.SUCCEEDED,

@@ -10,6 +10,7 @@ import av
 from django.contrib.auth.models import AbstractBaseUser
 from PIL import Image
 
+from generations import media_store
 from generations.images import PreparedImage, save_prepared
 from generations.models import InputImage, VideoAsset
 
@@ -70,7 +71,11 @@ def store_frame(
     PNG keeps the pixels exact, so a continuing shot starts where the last ended.
     Raises FrameUnavailable.
     """
-    image = frame_at(video.file.path, at)
+    try:
+        with media_store.local_copy(video.file.name or "") as path:
+            image = frame_at(path, at)
+    except FileNotFoundError as error:
+        raise FrameUnavailable("The video file is missing.") from error
     out = io.BytesIO()
     image.save(out, "PNG", compress_level=3)
     data = out.getvalue()

@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from generations import credits, services
+from generations import credits, media_store, services
 from generations.models import (
     TERMINAL_STATES,
     Film,
@@ -406,8 +405,7 @@ def delete_film(*, owner: User, film: Film) -> None:
 
 
 def _remove_files(names: list[str]) -> None:
-    for name in names:
-        default_storage.delete(name)  # a name already gone is no error
+    media_store.remove(*names)  # a name already gone is no error
 
 
 def pause(board_id: int, message: str) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.core.files.storage import default_storage
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import (
     HttpResponse,
@@ -27,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from generations import forms, services, zips
+from generations import forms, media_store, services, zips
 from generations.models import (
     Collection,
     Favourite,
@@ -351,7 +350,7 @@ def bulk_download(request: AuthedHttpRequest) -> HttpResponseBase:
         .filter(pk__in=ids)
         .select_related("video")
         .order_by("-id")
-        if task.video.file.name and default_storage.exists(task.video.file.name)
+        if media_store.exists(task.video.file.name or "")
     ]
     if not tasks:
         return _bulk_refused(

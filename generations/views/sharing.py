@@ -33,7 +33,7 @@ from generations import sharing as services
 from generations.models import Collection, ShareLink
 from generations.models.sharing import LinkStatus
 from generations.views.common import AuthedHttpRequest
-from generations.views.media import ranged_file_response
+from generations.views.media import download_response, ranged_file_response
 
 NEW_LINK_SESSION_KEY = "sharing:new-link"
 PUBLIC_CSP = (
@@ -311,12 +311,16 @@ def share_video_file(request: HttpRequest, token: str, key: str) -> HttpResponse
     entry = _file_entry(request, token, key)
     if isinstance(entry, HttpResponse):
         return entry
-    download = entry.download_name if "download" in request.GET else None
-    response = ranged_file_response(
-        request, entry.item.video.file.name, "video/mp4", download_name=download
-    )
-    # Revalidate every time, so a revoked link stops serving at once.
-    response["Cache-Control"] = "private, no-cache"
+    name = entry.item.video.file.name
+    if "download" in request.GET:
+        response = download_response(
+            request, name, "video/mp4", download_name=entry.download_name
+        )
+    else:
+        response = ranged_file_response(request, name, "video/mp4")
+    if response.status_code != 302:  # a pre-signed redirect is never stored
+        # Revalidate every time, so a revoked link stops serving at once.
+        response["Cache-Control"] = "private, no-cache"
     return response
 
 

@@ -4,17 +4,16 @@ and a link made from a video's page."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from playwright.sync_api import Page, expect
 
-from generations import sharing
+from generations import media_store, sharing
 from generations.models import GenerationTask, VideoAsset
 from tests.browser.conftest import log_in
-from tests.factories import make_finished_task, make_mp4
+from tests.factories import make_finished_task, make_mp4, put_media
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,10 +27,12 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 def long_video(owner: Any, prompt: str, seconds: float = 4.0) -> GenerationTask:
     """A finished task whose MP4 lasts long enough to seek in."""
     task = make_finished_task(owner, prompt=prompt)
-    path = Path(settings.MEDIA_ROOT) / task.video.file.name
+    path = media_store.scratch_dir() / f"long-{task.pk}.mp4"
     make_mp4(path, size=96, seconds=seconds)
+    size = path.stat().st_size
+    put_media(task.video.file.name, path)
     VideoAsset.objects.filter(pk=task.video.pk).update(
-        size_bytes=path.stat().st_size, duration_seconds=seconds
+        size_bytes=size, duration_seconds=seconds
     )
     return task
 
@@ -43,6 +44,7 @@ def wait_for(page: Page, video: Any, script: str, timeout: float = 10_000) -> No
     )
 
 
+@pytest.mark.usefixtures("media_storage")
 def test_it_plays_and_seeks_a_shared_collection_logged_out(
     page: Page, live_server: Any, alice: Any
 ) -> None:

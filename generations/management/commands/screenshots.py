@@ -26,7 +26,7 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from generations import credits, services, sharing
+from generations import credits, media_store, services, sharing
 from generations.apixo import contract
 from generations.management.commands._screenshots_browser import (
     PASSWORD,
@@ -284,8 +284,8 @@ def _finished(
         finished_at=finished_at,
         provider_cost_ms=71_000,
     )
-    media = Path(settings.MEDIA_ROOT) / "videos" / "screens"
-    video, poster = media / f"{task.pk}.mp4", media / f"{task.pk}.jpg"
+    work = media_store.scratch_dir()
+    video, poster = work / f"screens-{task.pk}.mp4", work / f"screens-{task.pk}.jpg"
     # Short files: only the poster shows in a screenshot.
     spec = VideoSpec.for_task(
         resolution="480p",
@@ -296,16 +296,22 @@ def _finished(
     )
     render_mp4(spec, video)
     write_poster(video, poster, at_seconds=2.0)
+    size = video.stat().st_size
+    name, poster_name = f"videos/screens/{task.pk}.mp4", f"videos/screens/{task.pk}.jpg"
+    media_store.store(video, name, content_type="video/mp4")
+    media_store.store(poster, poster_name, content_type="image/jpeg")
+    video.unlink(missing_ok=True)
+    poster.unlink(missing_ok=True)
     width, height = contract.frame_size(resolution, aspect_ratio)
     VideoAsset.objects.create(
         task=task,
-        file=str(video.relative_to(settings.MEDIA_ROOT)),
-        poster=str(poster.relative_to(settings.MEDIA_ROOT)),
+        file=name,
+        poster=poster_name,
         width=width,
         height=height,
         duration_seconds=float(duration),
         has_audio=sound,
-        size_bytes=video.stat().st_size,
+        size_bytes=size,
         sha256="0" * 64,
         created_at=finished_at,
     )
