@@ -18,13 +18,14 @@ Kept in sync by the database itself, so every writer (the ORM's save, update,
 bulk_create, the admin, raw SQL) takes the same path:
 
 - SQLite: a contentless FTS5 table (``unicode61`` tokenizer, no diacritics
-  folding, ``detail=none``, prefix indexes for 1-3 letters) filled by triggers
+  folding, ``detail=none``, prefix indexes for 1-8 letters) filled by triggers
   on the task table; the migration indexes the existing rows. A table rebuild
   (SQLite's way of altering a column) drops triggers, so ``post_migrate``
   recreates any missing one (``ensure_sqlite_triggers``).
-- PostgreSQL: a GIN index on an immutable SQL function of the prompt
-  (``generations_prompt_words``), the ``simple`` configuration (no stemming, so
-  both engines agree); no column to keep, the index follows every write.
+- PostgreSQL: a stored generated ``tsvector`` column (``prompt_words``, from the
+  immutable SQL function ``generations_prompt_words`` of the prompt, the
+  ``simple`` configuration: no stemming, so both engines agree) with a GIN index;
+  the database recomputes it on every write.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ TASK_TABLE = "generations_generationtask"
 FTS_TABLE = "generations_prompt_search"
 PG_FUNCTION = "generations_prompt_words"
 PG_INDEX = "generations_task_prompt_words"
+# A generated column the database keeps; Django's model does not list it.
+PG_COLUMN = "prompt_words"
+# FTS5 keeps word starts of these lengths as terms of their own; a query word
+# longer than the last merges the lists of every word it starts (eagerly: about
+# 7 ms for a word in one prompt out of ten at 1,000,000 prompts).
+PREFIXES = "1 2 3 4 5 6 7 8"
 # The form caps a query at 200 characters; the seam caps it again for any caller.
 MAX_WORDS = 16
 MAX_WORD_LENGTH = 64
@@ -72,7 +79,7 @@ def matching[Tasks: QuerySet[Any]](tasks: Tasks, query: str) -> Tasks:
         return tasks.none()
     if connection.vendor == "postgresql":
         condition = RawSQL(
-            f"{PG_FUNCTION}({TASK_TABLE}.prompt) @@ to_tsquery('simple', %s)",
+            f"{TASK_TABLE}.{PG_COLUMN} @@ to_tsquery('simple', %s)",
             [" & ".join(f"'{word}':*" for word in found)],
             output_field=BooleanField(),
         )
@@ -129,11 +136,15 @@ _PG_CREATE = [
     "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT "
     "to_tsvector('simple'::regconfig, regexp_replace("
     "translate(prompt, 'ёЁ', 'еЕ'), '[^[:alnum:]]+', ' ', 'g')) $$",
-    f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON {TASK_TABLE} "
-    f"USING gin ({PG_FUNCTION}(prompt))",
+    # Stored, not an expression index: a page that walks the id order (a common
+    # word) checks each row's words without cutting its prompt up again.
+    f"ALTER TABLE {TASK_TABLE} ADD COLUMN IF NOT EXISTS {PG_COLUMN} tsvector "
+    f"GENERATED ALWAYS AS ({PG_FUNCTION}(prompt)) STORED",
+    f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON {TASK_TABLE} USING gin ({PG_COLUMN})",
 ]
 _PG_DROP = [
     f"DROP INDEX IF EXISTS {PG_INDEX}",
+    f"ALTER TABLE {TASK_TABLE} DROP COLUMN IF EXISTS {PG_COLUMN}",
     f"DROP FUNCTION IF EXISTS {PG_FUNCTION}(text)",
 ]
 
@@ -147,7 +158,7 @@ def install(conn: BaseDatabaseWrapper) -> None:
             return
         cursor.execute(
             f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(prompt, content='', "
-            "detail=none, prefix='1 2 3', "
+            f"detail=none, prefix='{PREFIXES}', "
             "tokenize='unicode61 remove_diacritics 0')"
         )
         cursor.execute(
