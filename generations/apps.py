@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class GenerationsConfig(AppConfig):
@@ -13,3 +14,13 @@ class GenerationsConfig(AppConfig):
         from generations.logging import connect_task_logging
 
         connect_task_logging()
+        # A table rebuild on SQLite drops the search index's sync triggers.
+        post_migrate.connect(_search_triggers, sender=self)
+
+
+def _search_triggers(using: str, **_: object) -> None:
+    from django.db import connections
+
+    from generations.search import ensure_sqlite_triggers
+
+    ensure_sqlite_triggers(connections[using])

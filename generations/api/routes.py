@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db.models import F
+from django.db.models.lookups import LessThan
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
@@ -309,7 +311,7 @@ def list_videos(
     aspect_ratio, duration, sound, since, until, favourites), newest first."""
     user = auth.require(request, Scope.READ)
     filters = GalleryFilterForm(request.GET).filters()
-    return cursor_page(gallery_queryset(user, filters), cursor, limit)
+    return cursor_page(gallery_queryset(user, filters), cursor, limit, key="newest")
 
 
 def cursor_page(
@@ -317,13 +319,15 @@ def cursor_page(
     cursor: str | None,
     limit: int,
     out: Callable[[Any], dict[str, Any]] | None = None,
+    key: str = "pk",
 ) -> dict[str, Any]:
-    """Newest first; the cursor is the last id of the previous page."""
+    """Newest first; the cursor is the last id of the previous page. ``key`` names
+    the field or alias holding the id to order by (the gallery's ``newest``)."""
     limit = max(1, min(limit, PAGE_MAX))
     before = _cursor(cursor)
     if before is not None:
-        rows = rows.filter(pk__lt=before)
-    page = list(rows.order_by("-pk")[: limit + 1])
+        rows = rows.filter(LessThan(F(key), before))
+    page = list(rows.order_by(F(key).desc())[: limit + 1])
     more, page = len(page) > limit, page[:limit]
     return {
         "items": [(out or task_out)(row) for row in page],

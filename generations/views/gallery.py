@@ -9,7 +9,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models.lookups import LessThan
 from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
@@ -26,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from generations import forms, media_store, services, zips
+from generations import forms, media_store, search, services, zips
 from generations.models import (
     Collection,
     Favourite,
@@ -123,7 +124,8 @@ class BadSelection(Exception):
 
 
 def gallery_queryset(user: User, filters: dict[str, Any]) -> QuerySet[GenerationTask]:
-    """Finished, visible videos matching the filters; callers order by -id.
+    """Finished, visible videos matching the filters. Callers page and order by
+    the alias ``newest`` (descending): the id, or what a search streams by.
 
     "Mine" drops the OR with public videos, so the owner index applies; the
     favourites filter drives from the member's (few) stars via ``id IN``.
@@ -146,10 +148,9 @@ def gallery_queryset(user: User, filters: dict[str, Any]) -> QuerySet[Generation
         starred = Favourite.objects.filter(user_id=user.pk).values("task_id")
         tasks = tasks.filter(pk__in=starred)
     if "q" in filters:
-        # A substring scan: fine at 100,000 prompts; full-text search is the
-        # next step if the team grows past that.
-        tasks = tasks.filter(prompt__icontains=filters["q"])
-    return tasks
+        # Word starts through the engine's full-text index (generations/search.py).
+        tasks = search.matching(tasks, filters["q"])
+    return tasks.alias(newest=search.newest(tasks))
 
 
 def _start_of(day: dt.date) -> dt.datetime:
@@ -184,11 +185,11 @@ def gallery(request: AuthedHttpRequest) -> HttpResponse:
     filters = form.filters()
     tasks = gallery_queryset(request.user, filters)
     if before:
-        tasks = tasks.filter(pk__lt=int(before))
+        tasks = tasks.filter(LessThan(F("newest"), int(before)))
     rows = list(
         with_favourite_flag(tasks, request.user)
         .select_related("video", "owner")
-        .order_by("-id")[: PAGE_SIZE + 1]
+        .order_by(F("newest").desc())[: PAGE_SIZE + 1]
     )
     page = rows[:PAGE_SIZE]
     query = form.query_string()
