@@ -8,6 +8,7 @@ PostgreSQL's ``initdb`` refuses to run as root: as root the server runs as the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -83,10 +84,8 @@ class PrivatePostgres:
         self._ctl("restart", "-m", "fast")
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self._ctl("stop", "-m", "immediate")
-        except subprocess.CalledProcessError:
-            pass
 
     def url(self, name: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{name}"

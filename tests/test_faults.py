@@ -112,7 +112,9 @@ class Matrix:
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     def seed(self, tag: str, tasks: int, *, suffix: str = "") -> list[int]:
-        made = self.script("seed", "--tag", tag, "--tasks", str(tasks), "--suffix", suffix)
+        made = self.script(
+            "seed", "--tag", tag, "--tasks", str(tasks), "--suffix", suffix
+        )
         return list(made["tasks"])
 
     def start_pipeline(self) -> None:
@@ -233,7 +235,7 @@ def hosts_entry(name: str) -> Iterator[Any]:
 
     def resolve(on: bool) -> None:
         text = hosts.read_text()
-        kept = "".join(l for l in text.splitlines(True) if l != line)
+        kept = "".join(row for row in text.splitlines(True) if row != line)
         if kept and not kept.endswith("\n"):
             kept += "\n"
         hosts.write_text(kept + line if on else kept)  # in place: it may be a mount
@@ -351,7 +353,9 @@ def test_web_killed_while_a_member_submits(matrix: Matrix) -> None:
 
     def submit() -> None:
         try:
-            outcome["answer"] = requests.post(url, json=body, headers=headers, timeout=60)
+            outcome["answer"] = requests.post(
+                url, json=body, headers=headers, timeout=60
+            )
         except requests.RequestException as exc:
             outcome["error"] = type(exc).__name__
 
