@@ -10,8 +10,11 @@ makes the outcome "unknown", which is resolved by ``generations.pipeline.unknown
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -36,6 +39,10 @@ log = logging.getLogger(__name__)
 # A task sent back to the queue this often (429 storms, provider unreachable) stays
 # queued with growing backoff; it is never failed for the provider's unavailability.
 MAX_BACKOFF_ATTEMPT = 8
+# How long a worker keeps retrying to record an accepted submission while the
+# database is unreachable (a restart or failover), and the pause between tries.
+RECORD_RETRY_SECONDS = 30.0
+RECORD_RETRY_PAUSE = 0.5
 
 
 def submit_task(task_id: int) -> None:
@@ -73,21 +80,53 @@ def submit_task(task_id: int) -> None:
         _handle_submit_error(task, exc)
         return
     accepted_at = timezone.now()
-    if not transition(
-        task_id,
-        State.SUBMITTING,
-        State.WAITING,
-        f"Accepted by the provider as {provider_id}",
-        provider_task_id=provider_id,
-        image_urls=payload.get("image_urls", []),
-        next_action_at=schedule.next_poll_for(task, now, accepted_at),
-        lease_until=None,
-        last_error="",
-    ):
-        # The sweeper declared us dead meanwhile; keep the id so it can be resolved.
-        GenerationTask.objects.filter(pk=task_id, provider_task_id=None).update(
-            provider_task_id=provider_id
-        )
+
+    def record() -> None:
+        if not transition(
+            task_id,
+            State.SUBMITTING,
+            State.WAITING,
+            f"Accepted by the provider as {provider_id}",
+            provider_task_id=provider_id,
+            image_urls=payload.get("image_urls", []),
+            next_action_at=schedule.next_poll_for(task, now, accepted_at),
+            lease_until=None,
+            last_error="",
+        ):
+            # The sweeper declared us dead meanwhile; keep the id so it can be
+            # resolved.
+            GenerationTask.objects.filter(pk=task_id, provider_task_id=None).update(
+                provider_task_id=provider_id
+            )
+
+    _until_the_database_answers(record, task_id)
+
+
+def _until_the_database_answers(write: Callable[[], None], task_id: int) -> None:
+    """Write the provider's answer, retrying while the database is unreachable.
+
+    The provider has accepted (and will charge for) the task: losing its id to a
+    database restart or failover of a few seconds would leave the task unknown
+    and then failed as unconfirmed. The id is kept in memory and written again
+    for up to ``RECORD_RETRY_SECONDS``; the sweeper's compare-and-set keeps a
+    late write harmless.
+    """
+    deadline = time.monotonic() + RECORD_RETRY_SECONDS
+    while True:
+        try:
+            write()
+            return
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning(
+                "task %s: database unreachable (%s); retrying to record the "
+                "provider's answer",
+                task_id,
+                type(exc).__name__,
+            )
+            connection.close()  # the next query opens a fresh connection
+            time.sleep(RECORD_RETRY_PAUSE)
 
 
 def _image_urls(task: GenerationTask) -> list[str]:
