@@ -315,3 +315,28 @@ def test_a_long_database_outage_still_raises(
         submit.submit_task(task.pk)
     task.refresh_from_db()
     assert task.state == State.SUBMITTING  # the sweeper makes it unknown later
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_blip_before_the_post_does_not_strand_the_task(
+    sim: Any, alice: Any, monkeypatch: Any
+) -> None:
+    """``submitting`` committed, then the database goes away before the POST:
+    the read is retried and the task is sent once (not left to become unknown)."""
+    from django.db import OperationalError
+
+    real_get = GenerationTask.objects.get
+    failures = iter(range(2))
+
+    def restarting(*args: Any, **kwargs: Any) -> Any:
+        if next(failures, None) is not None:
+            raise OperationalError("the database system is shutting down")
+        return real_get(*args, **kwargs)
+
+    monkeypatch.setattr(GenerationTask.objects, "get", restarting)
+    monkeypatch.setattr(submit, "RECORD_RETRY_PAUSE", 0.01)
+    task = queue_task(alice)
+    submit.submit_task(task.pk)
+    task.refresh_from_db()
+    assert task.state == State.WAITING
+    assert sim.stats()["tasks_created"] == 1

@@ -57,7 +57,9 @@ def submit_task(task_id: int) -> None:
         lease_until=lease_deadline(),
     ):
         return
-    task = GenerationTask.objects.get(pk=task_id)
+    task = _until_the_database_answers(
+        lambda: GenerationTask.objects.get(pk=task_id), task_id
+    )
     if task.provider_task_id:
         # A callback of an earlier attempt named the task: it is at the provider.
         _continue_with_learned_id(task_id, task.provider_task_id, "")
@@ -65,7 +67,12 @@ def submit_task(task_id: int) -> None:
     callback_url = None
     if task.delivery == Delivery.WEBHOOK:
         token, token_hash = new_callback_token()
-        GenerationTask.objects.filter(pk=task_id).update(callback_token_hash=token_hash)
+        _until_the_database_answers(
+            lambda: GenerationTask.objects.filter(pk=task_id).update(
+                callback_token_hash=token_hash
+            ),
+            task_id,
+        )
         callback_url = settings.PUBLIC_BASE_URL + reverse(
             "apixo_callback", args=[task_id, token]
         )
@@ -102,26 +109,28 @@ def submit_task(task_id: int) -> None:
     _until_the_database_answers(record, task_id)
 
 
-def _until_the_database_answers(write: Callable[[], None], task_id: int) -> None:
-    """Write the provider's answer, retrying while the database is unreachable.
+def _until_the_database_answers[T](step: Callable[[], T], task_id: int) -> T:
+    """A database step of a submission in flight, retried while the database is
+    unreachable (a restart or failover of a few seconds).
 
-    The provider has accepted (and will charge for) the task: losing its id to a
-    database restart or failover of a few seconds would leave the task unknown
-    and then failed as unconfirmed. The id is kept in memory and written again
-    for up to ``RECORD_RETRY_SECONDS``; the sweeper's compare-and-set keeps a
-    late write harmless.
+    Once ``submitting`` is committed, a step that fails for the database alone
+    would strand the task: the sweeper would make it unknown and then fail it as
+    unconfirmed, though before the POST nothing was sent, and after it the
+    provider has accepted (and will charge for) the task. So the step, and the
+    provider's taskId kept in memory, are tried again for up to
+    ``RECORD_RETRY_SECONDS``; the sweeper's compare-and-set keeps a late write
+    harmless.
     """
     deadline = time.monotonic() + RECORD_RETRY_SECONDS
     while True:
         try:
-            write()
-            return
+            return step()
         except (OperationalError, InterfaceError) as exc:
             if time.monotonic() > deadline:
                 raise
             log.warning(
-                "task %s: database unreachable (%s); retrying to record the "
-                "provider's answer",
+                "task %s: database unreachable (%s); retrying the submission's "
+                "database step",
                 task_id,
                 type(exc).__name__,
             )
