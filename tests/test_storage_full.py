@@ -12,11 +12,11 @@ import pytest
 from django.urls import reverse
 
 from generations.apixo.simulator.running import RunningSimulator
-from generations.models import GenerationTask, State
+from generations.models import State
 from generations.ops import metrics
 from generations.pipeline import download
 from tests.factories import queue_task
-from tests.sim import assert_books_balance, drive
+from tests.sim import assert_books_balance, drive, drive_until_downloads_failed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,11 +54,7 @@ def test_a_full_disk_makes_the_download_wait_with_an_alert(
 ) -> None:
     monkeypatch.setattr(download.os, "fdopen", FullDisk)
     task = queue_task(alice)
-    drive(
-        lambda: GenerationTask.objects.filter(
-            pk=task.pk, download_attempts__gte=2
-        ).exists()
-    )
+    drive_until_downloads_failed(task, 2)
     task.refresh_from_db()
     assert task.state == State.DOWNLOADING  # waiting, not failed
     assert task.last_error == download.STORAGE_FULL
