@@ -36,8 +36,15 @@ def missing_tools() -> str:
     missing += [t for t in ("redis-server",) if shutil.which(t) is None]
     if missing:
         return "needs " + ", ".join(missing) + " (PostgreSQL and Redis servers)"
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        return "runs as root but runuser is missing (initdb refuses root)"
+    if os.geteuid() == 0:
+        import pwd
+
+        if shutil.which("runuser") is None:
+            return "runs as root but runuser is missing (initdb refuses root)"
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "runs as root but there is no postgres user to run the server"
     return ""
 
 
