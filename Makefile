@@ -70,6 +70,8 @@ chromium:
 
 # The suites that depend on the database engine and the broker run a second time
 # on PostgreSQL + Redis (the machine's services), with at-most-once Redis semantics.
+# tests/test_faults.py (the fault matrix) runs only here, on a PostgreSQL and a
+# Redis it starts itself (it restarts and flushes them, never the machine's).
 SCALEOUT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/seedance
 SCALEOUT_REDIS_URL ?= redis://127.0.0.1:6379/0
 SCALEOUT_TESTS ?= tests/test_pipeline_sim.py tests/test_webhooks.py tests/test_crash.py \
@@ -78,7 +80,7 @@ SCALEOUT_TESTS ?= tests/test_pipeline_sim.py tests/test_webhooks.py tests/test_c
 	tests/test_security_login_parallel.py tests/test_backup.py tests/test_breaker.py \
 	tests/test_metrics.py tests/test_queue_control.py tests/test_api_concurrency.py tests/test_api_webhooks.py \
 	tests/test_search.py \
-	tests/browser/test_e2e_real_processes.py tests/test_two_nodes.py
+	tests/browser/test_e2e_real_processes.py tests/test_two_nodes.py tests/test_faults.py
 
 test: $(STAMP) var catalogs chromium lint
 	$(VENV)/bin/pytest

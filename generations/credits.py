@@ -20,7 +20,7 @@ import datetime as dt
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Sum
+from django.db.models import Exists, F, OuterRef, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -324,6 +324,17 @@ def enforce_daily_limit(account_id: int, *, just_held: int) -> None:
     )
 
 
+def finished_with_open_hold() -> QuerySet[GenerationTask]:
+    """Finished tasks whose hold is neither captured nor released: credits held
+    for no live task (what the sweeper repairs; the fault matrix counts them)."""
+    entries = LedgerEntry.objects.filter(task_id=OuterRef("pk"))
+    return (
+        GenerationTask.objects.filter(state__in=TERMINAL_STATES)
+        .filter(Exists(entries.filter(kind=Kind.HOLD)))
+        .exclude(Exists(entries.filter(kind__in=[Kind.CAPTURE, Kind.RELEASE])))
+    )
+
+
 def settle_finished_tasks(limit: int = 500) -> int:
     """Settle finished tasks whose settlement is missing; returns how many.
 
@@ -333,13 +344,7 @@ def settle_finished_tasks(limit: int = 500) -> int:
     cancelled. Safe to run any time: the one-settlement constraint makes a race
     with the pipeline harmless.
     """
-    entries = LedgerEntry.objects.filter(task_id=OuterRef("pk"))
-    orphans = (
-        GenerationTask.objects.filter(state__in=TERMINAL_STATES)
-        .filter(Exists(entries.filter(kind=Kind.HOLD)))
-        .exclude(Exists(entries.filter(kind__in=[Kind.CAPTURE, Kind.RELEASE])))
-        .values_list("pk", "state")[:limit]
-    )
+    orphans = finished_with_open_hold().values_list("pk", "state")[:limit]
     settled = 0
     for task_id, state in list(orphans):
         if state == State.SUCCEEDED:

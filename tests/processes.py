@@ -48,7 +48,16 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
 
 
 class Stack:
-    def __init__(self, workdir: Path, *, speed: float = 40.0) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        speed: float = 40.0,
+        database: str | None = None,
+        redis: str | None = None,
+    ) -> None:
+        """``database``/``redis``: URLs for the processes (default: the test's own
+        database, and the test run's REDIS_URL if any)."""
         self.workdir = workdir
         self.logs = workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -62,7 +71,7 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
             "DJANGO_SETTINGS_MODULE": "seedance_site.settings",
             "VAR_DIR": str(workdir / "var"),
-            "DATABASE_URL": database_url(),
+            "DATABASE_URL": database or database_url(),
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
             "DEBUG": "1",
             "SIMULATOR_PORT": str(self.sim_port),
@@ -75,6 +84,8 @@ class Stack:
             "LOG_LEVEL": "INFO",
         }
         self.env.pop("APIXO_API_KEY", None)
+        if redis is not None:
+            self.env["REDIS_URL"] = redis
 
     def start(
         self,
@@ -135,10 +146,15 @@ class Stack:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
 
+    def send_signal(self, name: str, signum: int) -> None:
+        """Send ``signum`` to the process group (SIGSTOP/SIGCONT: freeze, thaw)."""
+        os.killpg(self.procs[name].pid, signum)
+
     def stop(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
+                os.killpg(proc.pid, signal.SIGCONT)  # a frozen one must hear it
         for proc in self.procs.values():
             try:
                 proc.wait(15)

@@ -72,6 +72,15 @@ def drive(
         time.sleep(0.02)
 
 
+def drive_until_downloads_failed(task: GenerationTask, attempts: int) -> None:
+    """Drive the pipeline until the task's download was tried ``attempts`` times."""
+    drive(
+        lambda: GenerationTask.objects.filter(
+            pk=task.pk, download_attempts__gte=attempts
+        ).exists()
+    )
+
+
 def all_settled() -> bool:
     return not GenerationTask.objects.exclude(state__in=TERMINAL_STATES).exists()
 

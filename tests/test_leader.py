@@ -195,3 +195,31 @@ def test_it_hands_over_to_the_standby_after_a_kill_9(stack: Stack, alice: Any) -
     lease = leader.lease_seconds()
     assert takeover < lease + 3, f"took {takeover:.1f} s with a {lease} s lease"
     print(f"standby took over {takeover:.1f} s after kill -9 (lease {lease} s)")
+
+
+def test_the_dispatcher_loop_survives_a_failed_pass(db: Any, monkeypatch: Any) -> None:
+    """Redis restarting (cache, broker) fails a pass; the loop goes on."""
+    import redis
+
+    from generations.management.commands import run_dispatcher
+
+    passes: list[int] = []
+    checks = iter(range(1000))
+
+    def calls() -> int:  # a bound, so a regression fails instead of hanging
+        return next(checks)
+
+    def flaky(*args: Any, **kwargs: Any) -> dict[str, int]:
+        passes.append(1)
+        if len(passes) == 1:
+            raise redis.exceptions.ConnectionError("Connection refused")
+        return {}
+
+    monkeypatch.setattr(run_dispatcher.dispatch, "dispatch_once", flaky)
+    monkeypatch.setattr(run_dispatcher, "_interval", lambda leading: 0.0)
+    monkeypatch.setattr(run_dispatcher, "close_old_connections", lambda: None)
+    lease = leader.Leadership(
+        leader.DatabaseLeaseStore(f"test-{secrets.token_hex(4)}"), holder="x", ttl=5
+    )
+    run_dispatcher.Command()._loop(lease, lambda: len(passes) >= 2 or calls() > 50)
+    assert len(passes) == 2

@@ -14,7 +14,7 @@ from generations import credits, media_store
 from generations.apixo.simulator.running import RunningSimulator
 from generations.models import GenerationTask, State, VideoAsset
 from tests.factories import queue_task
-from tests.sim import assert_books_balance, drive
+from tests.sim import assert_books_balance, drive, drive_until_downloads_failed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -173,11 +173,7 @@ def test_it_fails_an_unobtainable_result_and_releases(
 def test_it_retries_a_truncated_download(sim: RunningSimulator, alice: Any) -> None:
     sim.set_faults({"truncated_result_rate": 1.0})
     task = queue_task(alice)
-    drive(
-        lambda: GenerationTask.objects.filter(
-            pk=task.pk, download_attempts__gte=2
-        ).exists()
-    )
+    drive_until_downloads_failed(task, 2)
     task.refresh_from_db()
     assert task.state == State.DOWNLOADING
     assert "truncated" in task.last_error or "broke off" in task.last_error

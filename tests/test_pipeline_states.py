@@ -259,3 +259,84 @@ def test_it_schedules_the_sweeper_in_django_q() -> None:
     from generations import tasks
 
     assert set(tasks.sweep()) >= {"submitting_to_unknown", "revived", "settled"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_accepted_submission_survives_a_database_blip(
+    sim: Any, alice: Any, monkeypatch: Any
+) -> None:
+    """The database restarting as the provider's answer arrives: the worker keeps
+    the taskId and writes it once the database is back (not unknown, not failed)."""
+    from django.db import OperationalError
+
+    real = submit.transition
+    refused: list[str] = []
+
+    def restarting(task_id: int, source: Any, target: Any, *a: Any, **k: Any) -> Any:
+        if target == State.WAITING and len(refused) < 3:
+            refused.append(str(target))
+            raise OperationalError("the database system is shutting down")
+        return real(task_id, source, target, *a, **k)
+
+    monkeypatch.setattr(submit, "transition", restarting)
+    monkeypatch.setattr(submit, "RECORD_RETRY_PAUSE", 0.01)
+    task = queue_task(alice)
+    submit.submit_task(task.pk)
+    task.refresh_from_db()
+    assert len(refused) == 3
+    assert task.state == State.WAITING
+    assert task.provider_task_id
+    assert sim.stats()["tasks_created"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_database_outage_still_raises(
+    sim: Any, alice: Any, monkeypatch: Any
+) -> None:
+    from django.db import OperationalError
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("connection refused")
+
+    task = queue_task(alice)
+    monkeypatch.setattr(submit, "RECORD_RETRY_SECONDS", 0.05)
+    monkeypatch.setattr(submit, "RECORD_RETRY_PAUSE", 0.01)
+    real = submit.transition
+    monkeypatch.setattr(
+        submit,
+        "transition",
+        lambda task_id, source, target, *a, **k: (
+            down()
+            if target == State.WAITING
+            else real(task_id, source, target, *a, **k)
+        ),
+    )
+    with pytest.raises(OperationalError):
+        submit.submit_task(task.pk)
+    task.refresh_from_db()
+    assert task.state == State.SUBMITTING  # the sweeper makes it unknown later
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_blip_before_the_post_does_not_strand_the_task(
+    sim: Any, alice: Any, monkeypatch: Any
+) -> None:
+    """``submitting`` committed, then the database goes away before the POST:
+    the read is retried and the task is sent once (not left to become unknown)."""
+    from django.db import OperationalError
+
+    real_get = GenerationTask.objects.get
+    failures = iter(range(2))
+
+    def restarting(*args: Any, **kwargs: Any) -> Any:
+        if next(failures, None) is not None:
+            raise OperationalError("the database system is shutting down")
+        return real_get(*args, **kwargs)
+
+    monkeypatch.setattr(GenerationTask.objects, "get", restarting)
+    monkeypatch.setattr(submit, "RECORD_RETRY_PAUSE", 0.01)
+    task = queue_task(alice)
+    submit.submit_task(task.pk)
+    task.refresh_from_db()
+    assert task.state == State.WAITING
+    assert sim.stats()["tasks_created"] == 1

@@ -24,7 +24,7 @@ from prometheus_client.registry import Collector
 
 from generations.models import BreakerForce, GenerationTask, State, VideoAsset
 from generations.ops import breaker, counters, watch
-from generations.pipeline import dispatch
+from generations.pipeline import dispatch, download
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class StudioCollector(Collector):
         yield _queue_depth()
         yield from _breaker()
         yield _download_bytes()
+        yield _storage_full()
         yield _dispatcher_age()
 
 
@@ -146,6 +147,14 @@ def _download_bytes() -> Metric:
         "seedance_download_bytes",
         "Bytes of finished videos downloaded from the provider into our storage.",
         value=total,
+    )
+
+
+def _storage_full() -> Metric:
+    return GaugeMetricFamily(
+        "seedance_downloads_waiting_for_storage",
+        "Downloads waiting because the media storage is full (alert when > 0).",
+        value=download.waiting_for_storage().count(),
     )
 
 

@@ -67,6 +67,7 @@ from generations.overview.live import (
     requests_last_minute,
     usage,
 )
+from generations.pipeline import download
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,8 @@ class Overview:
     balance: Balance
     health: Health
     attention: Attention
+    # Downloads waiting because the media storage is full (an alert while > 0).
+    storage_full: int
 
 
 def overview(now: dt.datetime | None = None) -> Overview:
@@ -141,4 +144,5 @@ def overview(now: dt.datetime | None = None) -> Overview:
         balance=provider_balance(),
         health=health(now),
         attention=attention(now),
+        storage_full=download.waiting_for_storage().count(),
     )

@@ -9,6 +9,7 @@ the provider's URL expires; the member is charged only once the file is ours.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import ipaddress
 import logging
@@ -21,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from generations import credits, media_store, security
@@ -39,6 +40,20 @@ CHUNK = 256 * 1024
 # answers 403 (or 401) for an expired signed URL, 404/410 for a removed object.
 MAX_PERMANENT_ATTEMPTS = 4
 GONE = (401, 403, 404, 410)
+
+
+# What a download that ran out of space records as ``last_error``: the task
+# waits with backoff (never failed for it) and staff see an alert while any
+# task waits so (``waiting_for_storage``: the overview and /metrics).
+STORAGE_FULL = "the media storage is full"
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def waiting_for_storage() -> QuerySet[GenerationTask]:
+    """Downloads whose last attempt found the media storage full."""
+    return GenerationTask.objects.filter(
+        state=State.DOWNLOADING, last_error=STORAGE_FULL
+    )
 
 
 class DownloadError(Exception):
@@ -146,7 +161,16 @@ def _url_expiry(task: GenerationTask) -> dt.datetime:
 def _fetch_and_store(task: GenerationTask) -> VideoAsset:
     if not task.result_urls:
         raise DownloadError("the provider gave no result URL", permanent=True)
-    url = str(task.result_urls[0])
+    try:
+        return _store(task, str(task.result_urls[0]))
+    except OSError as exc:
+        if exc.errno not in NO_SPACE_ERRNOS:
+            raise
+        log.error("media storage full while storing task %s: %s", task.pk, exc)
+        raise DownloadError(STORAGE_FULL) from None
+
+
+def _store(task: GenerationTask, url: str) -> VideoAsset:
     fd, tmp_name = tempfile.mkstemp(dir=media_store.scratch_dir(), suffix=".mp4")
     tmp = Path(tmp_name)
     poster_tmp = tmp.with_suffix(".jpg")

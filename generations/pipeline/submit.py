@@ -10,8 +10,11 @@ makes the outcome "unknown", which is resolved by ``generations.pipeline.unknown
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -36,6 +39,10 @@ log = logging.getLogger(__name__)
 # A task sent back to the queue this often (429 storms, provider unreachable) stays
 # queued with growing backoff; it is never failed for the provider's unavailability.
 MAX_BACKOFF_ATTEMPT = 8
+# How long a worker keeps retrying to record an accepted submission while the
+# database is unreachable (a restart or failover), and the pause between tries.
+RECORD_RETRY_SECONDS = 30.0
+RECORD_RETRY_PAUSE = 0.5
 
 
 def submit_task(task_id: int) -> None:
@@ -50,7 +57,9 @@ def submit_task(task_id: int) -> None:
         lease_until=lease_deadline(),
     ):
         return
-    task = GenerationTask.objects.get(pk=task_id)
+    task = _until_the_database_answers(
+        lambda: GenerationTask.objects.get(pk=task_id), task_id
+    )
     if task.provider_task_id:
         # A callback of an earlier attempt named the task: it is at the provider.
         _continue_with_learned_id(task_id, task.provider_task_id, "")
@@ -58,7 +67,12 @@ def submit_task(task_id: int) -> None:
     callback_url = None
     if task.delivery == Delivery.WEBHOOK:
         token, token_hash = new_callback_token()
-        GenerationTask.objects.filter(pk=task_id).update(callback_token_hash=token_hash)
+        _until_the_database_answers(
+            lambda: GenerationTask.objects.filter(pk=task_id).update(
+                callback_token_hash=token_hash
+            ),
+            task_id,
+        )
         callback_url = settings.PUBLIC_BASE_URL + reverse(
             "apixo_callback", args=[task_id, token]
         )
@@ -73,21 +87,55 @@ def submit_task(task_id: int) -> None:
         _handle_submit_error(task, exc)
         return
     accepted_at = timezone.now()
-    if not transition(
-        task_id,
-        State.SUBMITTING,
-        State.WAITING,
-        f"Accepted by the provider as {provider_id}",
-        provider_task_id=provider_id,
-        image_urls=payload.get("image_urls", []),
-        next_action_at=schedule.next_poll_for(task, now, accepted_at),
-        lease_until=None,
-        last_error="",
-    ):
-        # The sweeper declared us dead meanwhile; keep the id so it can be resolved.
-        GenerationTask.objects.filter(pk=task_id, provider_task_id=None).update(
-            provider_task_id=provider_id
-        )
+
+    def record() -> None:
+        if not transition(
+            task_id,
+            State.SUBMITTING,
+            State.WAITING,
+            f"Accepted by the provider as {provider_id}",
+            provider_task_id=provider_id,
+            image_urls=payload.get("image_urls", []),
+            next_action_at=schedule.next_poll_for(task, now, accepted_at),
+            lease_until=None,
+            last_error="",
+        ):
+            # The sweeper declared us dead meanwhile; keep the id so it can be
+            # resolved.
+            GenerationTask.objects.filter(pk=task_id, provider_task_id=None).update(
+                provider_task_id=provider_id
+            )
+
+    _until_the_database_answers(record, task_id)
+
+
+def _until_the_database_answers[T](step: Callable[[], T], task_id: int) -> T:
+    """A database step of a submission in flight, retried while the database is
+    unreachable (a restart or failover of a few seconds).
+
+    Once ``submitting`` is committed, a step that fails for the database alone
+    would strand the task: the sweeper would make it unknown and then fail it as
+    unconfirmed, though before the POST nothing was sent, and after it the
+    provider has accepted (and will charge for) the task. So the step, and the
+    provider's taskId kept in memory, are tried again for up to
+    ``RECORD_RETRY_SECONDS``; the sweeper's compare-and-set keeps a late write
+    harmless.
+    """
+    deadline = time.monotonic() + RECORD_RETRY_SECONDS
+    while True:
+        try:
+            return step()
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning(
+                "task %s: database unreachable (%s); retrying the submission's "
+                "database step",
+                task_id,
+                type(exc).__name__,
+            )
+            connection.close()  # the next query opens a fresh connection
+            time.sleep(RECORD_RETRY_PAUSE)
 
 
 def _image_urls(task: GenerationTask) -> list[str]:

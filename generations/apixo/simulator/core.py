@@ -13,6 +13,7 @@ import random
 import secrets
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,9 @@ class Simulator:
         self._active: set[str] = set()
         self._ends: list[tuple[float, str]] = []
         self._balance = config.initial_balance
+        # Tasks created per prompt text: with a unique prompt per job, a prompt
+        # created twice is a duplicate submission (the fault matrix counts them).
+        self._created_prompts: Counter[str] = Counter()
         self._epoch = 0
         self._faults = config.faults
         self._rng = random.Random(config.seed)
@@ -149,6 +153,8 @@ class Simulator:
         if busy:
             raise TooManyTasks
         self.counters.add("tasks_created")
+        with self._lock:
+            self._created_prompts[task.request.prompt] += 1
         if check_images:
             self._image_pool.submit(self._check_images, task)
         elif task.fail_code is None and self.config.eager_synthesis:
@@ -368,6 +374,9 @@ class Simulator:
             data["tasks"] = len(self._tasks)
             data["active_tasks"] = len(self._active)
             data["balance"] = round(self._balance, 2)
+            data["repeated_prompts"] = sum(
+                n - 1 for n in self._created_prompts.values()
+            )
         data["videos_queued"] = self.videos.queued()
         data["faults"] = self._faults.as_dict()
         return data
@@ -383,6 +392,7 @@ class Simulator:
             self._active.clear()
             self._ends.clear()
             self._balance = self.config.initial_balance
+            self._created_prompts.clear()
         self._faults = self.config.faults
         self.counters.clear()
         self.window.clear()

@@ -89,6 +89,12 @@ class Command(BaseCommand):
                         log.info("dispatched %s", counts)
             except OperationalError as exc:
                 log.warning("database busy, will retry: %s", exc)
+            except Exception:
+                # Redis (broker, cache) restarting, a connection cut: this pass
+                # is lost and the next one retries. Every step is a
+                # compare-and-set, and a job lost after its row was leased is
+                # handed out again once the lease lapses.
+                log.exception("dispatch pass failed, will retry")
             elapsed = time.monotonic() - started
             time.sleep(max(0.05, _interval(bool(leading)) - elapsed))
 
