@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from generations import images
+from generations import images, security
 from generations.models import GenerationTask, State
 from generations.pipeline import download
 from generations.pipeline.download import DownloadError, check_result_url
@@ -219,7 +219,7 @@ def fake_dns(monkeypatch: Any, answers: dict[str, list[str]]) -> None:
             ]
         return real(host, port, *args, **kwargs)
 
-    monkeypatch.setattr(download.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(security.socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.mark.usefixtures("production_downloads")

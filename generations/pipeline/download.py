@@ -11,10 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import hashlib
-import ipaddress
 import logging
 import os
-import socket
 import tempfile
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -309,9 +307,11 @@ def check_result_url(url: str) -> None:
         return
     if parts.username or parts.password:
         raise DownloadError("refusing a URL with credentials", final=True)
-    for address in _resolve(host, port or 443):
-        if not security.is_public_address(address):
-            raise DownloadError(f"{host} resolves to a private address", permanent=True)
+    try:
+        security.resolve_public(host, port or 443)
+    except security.HostRefused as exc:
+        # A name that does not resolve may later; a private address is kept a while.
+        raise DownloadError(str(exc), permanent=not exc.unresolved) from None
 
 
 def _provider_host() -> str:
@@ -327,14 +327,3 @@ def host_allowed(host: str, allowed: list[str]) -> bool:
         if host == entry:
             return True
     return False
-
-
-def _resolve(
-    host: str, port: int
-) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
-        raise DownloadError(f"{host} does not resolve") from None
-    # A scoped IPv6 address ("fe80::1%eth0") parses with its zone dropped.
-    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
