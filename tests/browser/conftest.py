@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import ConsoleMessage, Locator, Page, expect
+from playwright.sync_api import ConsoleMessage, Dialog, Locator, Page, expect
 
 from generations import overview
 from generations.models import GenerationTask, State
@@ -112,3 +112,18 @@ def tab_to(page: Page, target: Locator, limit: int = 80) -> None:
         if target.evaluate("node => node === document.activeElement"):
             return
     raise AssertionError(f"never reached by Tab: {target}")
+
+
+def answer_next_dialog(page: Page, *, accept: bool) -> list[str]:
+    """Answer the page's next dialog (a confirmation); the list gets its question."""
+    asked: list[str] = []
+
+    def reply(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        if accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    page.once("dialog", reply)
+    return asked

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from generations import services, sharing
 from generations.models import GenerationTask, ShareLink, State
-from tests.browser.conftest import log_in
+from tests.browser.conftest import answer_next_dialog, log_in
 from tests.factories import make_finished_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -161,13 +161,7 @@ def test_it_asks_before_revoking_a_link(
     link = sharing.create_link(owner=alice, video=task.video).link
     log_in(page, live_server)
     page.goto(f"{live_server.url}/links/")
-    questions: list[str] = []
-
-    def dismiss(dialog: Any) -> None:
-        questions.append(dialog.message)
-        dialog.dismiss()
-
-    page.once("dialog", dismiss)
+    questions = answer_next_dialog(page, accept=False)
     page.get_by_role("button", name="Revoke").click()
     page.wait_for_load_state()
     assert questions and "cannot be restored" in questions[0]

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from generations import services
 from generations.models import Favourite, GenerationTask, Preset, State
-from tests.browser.conftest import log_in
+from tests.browser.conftest import answer_next_dialog, log_in
 from tests.factories import attach_video, make_finished_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -250,13 +250,7 @@ def test_it_makes_a_video_private_after_asking_and_back(
     page.goto(f"{live_server.url}/videos/{task.pk}/")
     section = page.locator("#privacy")
     expect(section).to_contain_text("Your team sees it in the gallery.")
-    questions: list[str] = []
-
-    def dismiss(dialog: Any) -> None:
-        questions.append(dialog.message)
-        dialog.dismiss()
-
-    page.once("dialog", dismiss)
+    questions = answer_next_dialog(page, accept=False)
     section.get_by_role("button", name="Make private").click()
     page.wait_for_load_state()
     assert questions and "your own links keep working" in questions[0]

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
-from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from generations import credits
 from generations.apixo.simulator.running import RunningSimulator
 from generations.models import GenerationTask, MemberLanguage, State
 from generations.pipeline import dispatch
 from generations.templatetags import ops as ops_tags
-from tests.browser.conftest import describe, log_in, tab_to
+from tests.browser.conftest import answer_next_dialog, describe, log_in, tab_to
 from tests.factories import queue_task
 from tests.sim import assert_books_balance, run_job
 
@@ -204,24 +204,15 @@ def test_a_member_moves_a_job_to_the_top_and_cancels_several_on_a_phone(
         tab_to(page, box)
         page.keyboard.press("Space")
         expect(box).to_be_checked()
-    questions: list[str] = []
-
-    def answer(accept: bool) -> Any:
-        def reply(dialog: Dialog) -> None:
-            questions.append(dialog.message)
-            dialog.accept() if accept else dialog.dismiss()
-
-        return reply
-
     submit = page.locator("#queue-cancel button[type=submit]")
-    page.once("dialog", answer(False))
+    questions = answer_next_dialog(page, accept=False)
     tab_to(page, submit)
     page.keyboard.press("Enter")
     expect(rows).to_have_count(4)
     assert questions and WORDS[language]["confirm"] in questions[0]
     assert GenerationTask.objects.filter(state=State.CANCELLED).count() == 0
 
-    page.once("dialog", answer(True))
+    answer_next_dialog(page, accept=True)
     submit.click()
     expect(rows).to_have_count(2)
     cancelled = [tasks[0], tasks[2]]
