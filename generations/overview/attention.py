@@ -7,7 +7,20 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
 from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
@@ -17,6 +30,7 @@ from generations.models import (
     GenerationTask,
     State,
 )
+from generations.overview.census import Kind
 from generations.overview.common import (
     ATTENTION_ROWS,
     DOWNLOAD_FAILING_ATTEMPTS,
@@ -61,7 +75,11 @@ ATTENTION_KINDS: dict[str, Promise] = {
 }
 
 
-def attention(now: dt.datetime, rows: int = ATTENTION_ROWS) -> Attention:
+def attention(
+    now: dt.datetime,
+    rows: int = ATTENTION_ROWS,
+    polled_kinds: Iterable[Kind] | None = None,
+) -> Attention:
     """Tasks staff should look at, oldest problem first, at most ``rows`` per kind.
 
     - unknown: we cannot tell whether the provider accepted the submission;
@@ -72,55 +90,89 @@ def attention(now: dt.datetime, rows: int = ATTENTION_ROWS) -> Attention:
     - download: finished at the provider, but copying the video failed twice or more;
     - delivery: delivered today, but the video differs from the order (charged only
       for what arrived; ``pipeline.delivery``).
+
+    One query: each kind is numbered by its own order and counted whole (window
+    functions), and only the first ``rows`` of each are read.
     """
-    base = GenerationTask.objects.select_related("owner")
-    queries: dict[str, tuple[QuerySet[GenerationTask], list[str]]] = {
-        "unknown": (base.filter(state=State.UNKNOWN), ["state_changed_at"]),
+    since = day_starts(now)[0]
+    kinds: dict[str, tuple[Q, str]] = {
+        "unknown": (Q(state=State.UNKNOWN), "state_changed_at"),
         "unconfirmed": (
-            base.filter(
+            Q(
                 state=State.FAILED,
                 fail_code=FailCode.SUBMISSION_UNCONFIRMED,
-                created_at__gte=day_starts(now)[0],
-                retries__isnull=True,
-            ),
-            ["finished_at"],
+                created_at__gte=since,
+            )
+            & ~Exists(GenerationTask.objects.filter(retry_of=OuterRef("pk"))),
+            "finished_at",
         ),
-        "delayed": (base.filter(delayed_q(now)), ["submitted_at"]),
+        "delayed": (delayed_q(now, polled_kinds), "submitted_at"),
         "download": (
-            base.filter(
+            Q(
                 state=State.DOWNLOADING,
                 download_attempts__gte=DOWNLOAD_FAILING_ATTEMPTS,
             ),
-            ["state_changed_at"],
+            "state_changed_at",
         ),
         "delivery": (
-            base.filter(
+            Q(
                 state=State.SUCCEEDED,
                 delivery_mismatch=True,
-                finished_at__gte=day_starts(now)[0],
+                finished_at__gte=since,
             ),
-            ["finished_at"],
+            "finished_at",
         ),
     }
-    items: list[AttentionItem] = []
-    counts: dict[str, int] = {}
-    for kind, (query, order) in queries.items():
-        found = list(query.order_by(*order, "pk")[: rows + 1])
-        counts[kind] = len(found) if len(found) <= rows else query.order_by().count()
-        items.extend(
-            AttentionItem(kind, task, _why(kind, task, now)) for task in found[:rows]
+    which = Case(
+        *(When(q, then=Value(kind)) for kind, (q, _) in kinds.items()),
+        output_field=CharField(),
+    )
+    sort_at = Case(
+        *(When(q, then=F(order)) for q, order in kinds.values()),
+        output_field=DateTimeField(),
+    )
+    anywhere = Q(pk__in=[])
+    for q, _ in kinds.values():
+        anywhere |= q
+    found = list(
+        GenerationTask.objects.filter(anywhere)
+        .select_related("owner")
+        .annotate(
+            attention_kind=which,
+            rank=Window(
+                RowNumber(),
+                partition_by=[which],
+                order_by=[sort_at.asc(), F("pk").asc()],
+            ),
+            of_kind=Window(Count("pk"), partition_by=[which]),
         )
+        .filter(rank__lte=rows)
+        .order_by()
+    )
+    order = list(kinds)
+    found.sort(key=lambda task: (order.index(task.attention_kind), task.rank))
+    counts = dict.fromkeys(kinds, 0)
+    counts.update({task.attention_kind: task.of_kind for task in found})
+    items = [
+        AttentionItem(task.attention_kind, task, _why(task.attention_kind, task, now))
+        for task in found
+    ]
     return Attention(items=items, counts=counts)
 
 
-def delayed_q(now: dt.datetime) -> Q:
-    """Tasks at the provider past their plan's slowest read times DELAYED_FACTOR."""
-    kinds: Iterable[tuple[int, str, bool, str]] = (
-        GenerationTask.objects.filter(state__in=POLLED_STATES)
-        .order_by()
-        .values_list("duration", "resolution", "sound", "routing")
-        .distinct()
-    )
+def delayed_q(now: dt.datetime, kinds: Iterable[Kind] | None = None) -> Q:
+    """Tasks at the provider past their plan's slowest read times DELAYED_FACTOR.
+
+    ``kinds`` are the (duration, resolution, sound, routing) of the polled tasks
+    (the overview's census has them); read here when not given.
+    """
+    if kinds is None:
+        kinds = (
+            GenerationTask.objects.filter(state__in=POLLED_STATES)
+            .order_by()
+            .values_list("duration", "resolution", "sound", "routing")
+            .distinct()
+        )
     query = Q(pk__in=[])
     for duration, resolution, sound, routing in kinds:
         bound = delayed_after(duration, resolution, sound, routing)
