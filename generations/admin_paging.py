@@ -31,6 +31,16 @@ class CappedPaginator(Paginator):
             return len(queryset)
         return int(queryset.order_by()[: self.cap + 1].count())
 
+    def page(self, number: Any) -> Any:
+        """As Django's, but past the cap the last page is a whole page (Django
+        would cut it at the count)."""
+        if not self.capped:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = self.object_list[bottom : bottom + self.per_page]
+        return self._get_page(rows, number, self)
+
     @property
     def capped(self) -> bool:
         return self.count > self.cap
