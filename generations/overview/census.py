@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from django.db.models import Count, Q
+from django.db.models import Count, Value
 
 from generations.models import IN_FLIGHT_STATES, POLLED_STATES, GenerationTask, State
 from generations.overview.common import day_starts
@@ -32,17 +32,21 @@ class Census:
 
 def census(now: dt.datetime) -> Census:
     start, end = day_starts(now)[-2:]
-    in_flight_q = Q(state__in=IN_FLIGHT_STATES)
-    today_q = Q(created_at__gte=start, created_at__lt=end)
-    rows = cast(
-        Iterable[dict[str, Any]],
-        GenerationTask.objects.filter(in_flight_q | today_q)
-        .order_by()
-        .values("state", "fail_code", "duration", "resolution", "sound", "routing")
-        .annotate(
-            moving=Count("pk", filter=in_flight_q), new=Count("pk", filter=today_q)
-        ),
+    keys = ("state", "fail_code", "duration", "resolution", "sound", "routing")
+    tasks = GenerationTask.objects.order_by()
+    # Two halves, each read through its own index (an OR of the two in one WHERE
+    # would read the whole table): tasks in flight, and tasks created today.
+    moving = (
+        tasks.filter(state__in=IN_FLIGHT_STATES)
+        .values(*keys)
+        .annotate(moving=Count("pk"), new=Value(0))
     )
+    new = (
+        tasks.filter(created_at__gte=start, created_at__lt=end)
+        .values(*keys)
+        .annotate(moving=Value(0), new=Count("pk"))
+    )
+    rows = cast(Iterable[dict[str, Any]], moving.union(new, all=True).order_by())
     in_flight: dict[str, int] = {}
     kinds: set[Kind] = set()
     today: dict[str, int] = {}

@@ -331,11 +331,13 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
     )
     # Two index-friendly queries rather than one OR (which scans every task of the
     # member): changed since the last poll (owner, updated_at), and new (owner, id).
+    # Ordered along (owner, updated_at): ordered by id, a poll in which nothing
+    # changed (most polls) would walk every task the member ever made.
     found = {
         task.pk: task
-        for task in mine.filter(updated_at__gt=since).order_by("-id")[
-            :MAX_CHANGED_CARDS
-        ]
+        for task in mine.filter(updated_at__gt=since).order_by(
+            "-updated_at", "-id"
+        )[:MAX_CHANGED_CARDS]
     }
     # Cards at the provider come every time: their progress and estimate are
     # the server's (a queued card's estimate does not move).
