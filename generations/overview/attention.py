@@ -95,47 +95,42 @@ def attention(
     functions), and only the first ``rows`` of each are read.
     """
     since = day_starts(now)[0]
-    kinds: dict[str, tuple[Q, str]] = {
-        "unknown": (Q(state=State.UNKNOWN), "state_changed_at"),
+    # kind: (its states, which of those tasks, oldest problem first by).
+    kinds: dict[str, tuple[frozenset[str], Q, str]] = {
+        "unknown": (frozenset({State.UNKNOWN}), Q(), "state_changed_at"),
         "unconfirmed": (
-            Q(
-                state=State.FAILED,
-                fail_code=FailCode.SUBMISSION_UNCONFIRMED,
-                created_at__gte=since,
-            )
+            frozenset({State.FAILED}),
+            Q(fail_code=FailCode.SUBMISSION_UNCONFIRMED, created_at__gte=since)
             & ~Exists(GenerationTask.objects.filter(retry_of=OuterRef("pk"))),
             "finished_at",
         ),
-        "delayed": (delayed_q(now, polled_kinds), "submitted_at"),
+        "delayed": (POLLED_STATES, delayed_q(now, polled_kinds), "submitted_at"),
         "download": (
-            Q(
-                state=State.DOWNLOADING,
-                download_attempts__gte=DOWNLOAD_FAILING_ATTEMPTS,
-            ),
+            frozenset({State.DOWNLOADING}),
+            Q(download_attempts__gte=DOWNLOAD_FAILING_ATTEMPTS),
             "state_changed_at",
         ),
         "delivery": (
-            Q(
-                state=State.SUCCEEDED,
-                delivery_mismatch=True,
-                finished_at__gte=since,
-            ),
+            frozenset({State.SUCCEEDED}),
+            Q(delivery_mismatch=True, finished_at__gte=since),
             "finished_at",
         ),
     }
+    # The kinds' states do not overlap: among the rows found, the state alone
+    # tells the kind (short SQL, whatever the number of delayed plans).
     which = Case(
-        *(When(q, then=Value(kind)) for kind, (q, _) in kinds.items()),
+        *(When(state__in=states, then=Value(k)) for k, (states, _, _) in kinds.items()),
         output_field=CharField(),
     )
     sort_at = Case(
-        *(When(q, then=F(order)) for q, order in kinds.values()),
+        *(When(state__in=states, then=F(by)) for states, _, by in kinds.values()),
         output_field=DateTimeField(),
     )
     # Each kind's rows found through its own index, then numbered and counted
     # together: an OR of the kinds in one WHERE would read the whole table.
     ids = [
-        GenerationTask.objects.filter(q).order_by().values("pk")
-        for q, _ in kinds.values()
+        GenerationTask.objects.filter(q, state__in=states).order_by().values("pk")
+        for states, q, _ in kinds.values()
     ]
     anywhere = ids[0].union(*ids[1:], all=True)
     found = list(
