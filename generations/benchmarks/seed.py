@@ -30,7 +30,7 @@ MEMBERS = 20
 # One task every three minutes: 14 days hold the same 6,720 tasks at any size.
 SPACING = dt.timedelta(minutes=3)
 # Distinct prompts and parameter sets the seeded videos draw from.
-POOL = 10_007  # a prime: task i takes entry (i * POOL_STEP) % POOL
+POOL = 10_007  # a prime: task i takes entry (i % POOL) * POOL_STEP % POOL
 POOL_STEP = 7919
 SQL_BATCH = 100_000
 ENGLISH_WORDS = [
@@ -262,7 +262,7 @@ def _insert_series(
     cursor.execute(
         f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} "
         f"({', '.join(columns)}) SELECT {', '.join(expressions)} FROM {series} "
-        f"JOIN bench_pool p ON p.n = (s.i * {POOL_STEP}) %% {POOL}",
+        f"JOIN bench_pool p ON p.n = ((s.i %% {POOL}) * {POOL_STEP}) %% {POOL}",
         params,
     )
 
