@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 CAP = 10_000
 
 
-class CappedPaginator(Paginator):
+class CappedPaginator(Paginator[Any]):
     cap = CAP
 
     @cached_property
@@ -39,7 +39,7 @@ class CappedPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         rows = self.object_list[bottom : bottom + self.per_page]
-        return self._get_page(rows, number, self)
+        return self._get_page(rows, number, self)  # type: ignore[attr-defined]
 
     @property
     def capped(self) -> bool:

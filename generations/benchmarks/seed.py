@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -246,7 +246,7 @@ def _insert_series(
     of ``s.i`` and the pool row ``p``; every other column its default."""
     columns, expressions, params = [], [], []
     for field in model._meta.concrete_fields:
-        columns.append(connection.ops.quote_name(field.column))
+        columns.append(connection.ops.quote_name(str(field.column)))
         if field.attname in given:
             expressions.append(given[field.attname])
         else:
@@ -333,7 +333,7 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
         for f in fields
         if f.attname in given and _preparer(f) is not None
     }
-    columns = [f.column for f in fields]
+    columns = [str(f.column) for f in fields]
     names = [f.attname for f in fields]
 
     def values(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -359,13 +359,8 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
             marks = ", ".join(["%s"] * len(columns))
             cursor.executemany(
                 f"INSERT INTO {table} ({quoted}) VALUES ({marks})",
-                _each(values, rows),
+                [values(row) for row in rows],
             )
-
-
-def _each(make: Any, rows: Iterable[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
-    for row in rows:
-        yield make(row)
 
 
 def _preparer(field: models.Field[Any, Any]) -> Any:

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import (
     Case,
@@ -96,7 +97,7 @@ def attention(
     """
     since = day_starts(now)[0]
     # kind: (its states, which of those tasks, oldest problem first by).
-    kinds: dict[str, tuple[frozenset[str], Q, str]] = {
+    kinds: dict[str, tuple[frozenset[str], Any, str]] = {
         "unknown": (frozenset({State.UNKNOWN}), Q(), "state_changed_at"),
         "unconfirmed": (
             frozenset({State.FAILED}),
@@ -133,7 +134,7 @@ def attention(
         for states, q, _ in kinds.values()
     ]
     anywhere = ids[0].union(*ids[1:], all=True)
-    found = list(
+    found: list[Any] = list(
         GenerationTask.objects.filter(pk__in=anywhere)
         .select_related("owner")
         .annotate(
