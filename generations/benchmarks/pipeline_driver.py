@@ -123,11 +123,16 @@ class PipelineRun:
         wall = time.monotonic() - started
         return self.report(wall, peak)
 
-    def cpu_seconds(self) -> float:
+    def cpu_seconds(self) -> dict[str, float]:
         """Our processes' CPU: the web's share, the dispatcher and the worker
         clusters with all their children (start-up included); not the
         simulator's (the first process)."""
-        return self.web_cpu + tree_cpu_seconds([proc.pid for proc in self.procs[1:]])
+        dispatcher, *clusters = self.procs[1:]
+        return {
+            "web": round(self.web_cpu, 2),
+            "dispatcher": round(tree_cpu_seconds([dispatcher.pid]), 2),
+            "workers": round(tree_cpu_seconds([p.pid for p in clusters]), 2),
+        }
 
     def queue(self, user: Any) -> None:
         batch: list[GenerationParams] = []
@@ -195,7 +200,8 @@ class PipelineRun:
             "throughput_per_min": round(succeeded / (wall * self.speed / 60), 1),
             "peak_in_flight": peak,
             "wall_seconds": round(wall, 1),
-            "cpu_ms_per_task": round(1000 * cpu / max(1, terminal), 1),
+            "cpu_ms_per_task": round(1000 * sum(cpu.values()) / max(1, terminal), 1),
+            "cpu_seconds": cpu,
         }
 
     def lags(self) -> list[float]:
