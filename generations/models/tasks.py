@@ -319,6 +319,18 @@ class GenerationTask(models.Model):
                 fields=["owner", "state", "hidden", "id", "created_at"],
                 name="gallery_task_owner",
             ),
+            # The overview's attention list: the few tasks of each kind, found
+            # without reading every succeeded or failed task.
+            models.Index(
+                fields=["finished_at"],
+                condition=Q(delivery_mismatch=True),
+                name="task_delivery_mismatch",
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(fail_code=FailCode.SUBMISSION_UNCONFIRMED),
+                name="task_unconfirmed",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -27,6 +27,7 @@ from generations.overview.attention import (
     delayed_after,
     delayed_q,
 )
+from generations.overview.census import Census, census
 from generations.overview.common import (
     ATTENTION_ROWS,
     BALANCE_CACHE_KEY,
@@ -79,6 +80,7 @@ __all__ = [
     "BALANCE_CACHE_KEY",
     "BALANCE_CACHE_SECONDS",
     "Balance",
+    "Census",
     "Cluster",
     "DOWNLOAD_FAILING_ATTEMPTS",
     "Day",
@@ -98,6 +100,7 @@ __all__ = [
     "WINDOW_DAYS",
     "attention",
     "cached_history",
+    "census",
     "day_starts",
     "delayed_after",
     "delayed_q",
@@ -135,14 +138,15 @@ class Overview:
 
 def overview(now: dt.datetime | None = None) -> Overview:
     now = now or timezone.now()
+    counted = census(now)  # the live task numbers, read once for all panels
     return Overview(
         now=now,
-        tasks=task_stats(now),
+        tasks=task_stats(now, today=counted),
         times=generation_times(),
         spend=spend_stats(now),
-        usage=usage(now),
+        usage=usage(now, counted),
         balance=provider_balance(),
         health=health(now),
-        attention=attention(now),
+        attention=attention(now, polled_kinds=counted.polled_kinds),
         storage_full=download.waiting_for_storage().count(),
     )

@@ -6,8 +6,22 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
 from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
@@ -17,6 +31,7 @@ from generations.models import (
     GenerationTask,
     State,
 )
+from generations.overview.census import Kind
 from generations.overview.common import (
     ATTENTION_ROWS,
     DOWNLOAD_FAILING_ATTEMPTS,
@@ -61,7 +76,11 @@ ATTENTION_KINDS: dict[str, Promise] = {
 }
 
 
-def attention(now: dt.datetime, rows: int = ATTENTION_ROWS) -> Attention:
+def attention(
+    now: dt.datetime,
+    rows: int = ATTENTION_ROWS,
+    polled_kinds: Iterable[Kind] | None = None,
+) -> Attention:
     """Tasks staff should look at, oldest problem first, at most ``rows`` per kind.
 
     - unknown: we cannot tell whether the provider accepted the submission;
@@ -72,55 +91,88 @@ def attention(now: dt.datetime, rows: int = ATTENTION_ROWS) -> Attention:
     - download: finished at the provider, but copying the video failed twice or more;
     - delivery: delivered today, but the video differs from the order (charged only
       for what arrived; ``pipeline.delivery``).
+
+    One query: each kind is numbered by its own order and counted whole (window
+    functions), and only the first ``rows`` of each are read.
     """
-    base = GenerationTask.objects.select_related("owner")
-    queries: dict[str, tuple[QuerySet[GenerationTask], list[str]]] = {
-        "unknown": (base.filter(state=State.UNKNOWN), ["state_changed_at"]),
+    since = day_starts(now)[0]
+    # kind: (its states, which of those tasks, oldest problem first by).
+    kinds: dict[str, tuple[frozenset[str], Any, str]] = {
+        "unknown": (frozenset({State.UNKNOWN}), Q(), "state_changed_at"),
         "unconfirmed": (
-            base.filter(
-                state=State.FAILED,
-                fail_code=FailCode.SUBMISSION_UNCONFIRMED,
-                created_at__gte=day_starts(now)[0],
-                retries__isnull=True,
-            ),
-            ["finished_at"],
+            frozenset({State.FAILED}),
+            Q(fail_code=FailCode.SUBMISSION_UNCONFIRMED, created_at__gte=since)
+            & ~Exists(GenerationTask.objects.filter(retry_of=OuterRef("pk"))),
+            "finished_at",
         ),
-        "delayed": (base.filter(delayed_q(now)), ["submitted_at"]),
+        "delayed": (POLLED_STATES, delayed_q(now, polled_kinds), "submitted_at"),
         "download": (
-            base.filter(
-                state=State.DOWNLOADING,
-                download_attempts__gte=DOWNLOAD_FAILING_ATTEMPTS,
-            ),
-            ["state_changed_at"],
+            frozenset({State.DOWNLOADING}),
+            Q(download_attempts__gte=DOWNLOAD_FAILING_ATTEMPTS),
+            "state_changed_at",
         ),
         "delivery": (
-            base.filter(
-                state=State.SUCCEEDED,
-                delivery_mismatch=True,
-                finished_at__gte=day_starts(now)[0],
-            ),
-            ["finished_at"],
+            frozenset({State.SUCCEEDED}),
+            Q(delivery_mismatch=True, finished_at__gte=since),
+            "finished_at",
         ),
     }
-    items: list[AttentionItem] = []
-    counts: dict[str, int] = {}
-    for kind, (query, order) in queries.items():
-        found = list(query.order_by(*order, "pk")[: rows + 1])
-        counts[kind] = len(found) if len(found) <= rows else query.order_by().count()
-        items.extend(
-            AttentionItem(kind, task, _why(kind, task, now)) for task in found[:rows]
+    # The kinds' states do not overlap: among the rows found, the state alone
+    # tells the kind (short SQL, whatever the number of delayed plans).
+    which = Case(
+        *(When(state__in=states, then=Value(k)) for k, (states, _, _) in kinds.items()),
+        output_field=CharField(),
+    )
+    sort_at = Case(
+        *(When(state__in=states, then=F(by)) for states, _, by in kinds.values()),
+        output_field=DateTimeField(),
+    )
+    # Each kind's rows found through its own index, then numbered and counted
+    # together: an OR of the kinds in one WHERE would read the whole table.
+    ids = [
+        GenerationTask.objects.filter(q, state__in=states).order_by().values("pk")
+        for states, q, _ in kinds.values()
+    ]
+    anywhere = ids[0].union(*ids[1:], all=True)
+    found: list[Any] = list(
+        GenerationTask.objects.filter(pk__in=anywhere)
+        .select_related("owner")
+        .annotate(
+            attention_kind=which,
+            rank=Window(
+                RowNumber(),
+                partition_by=[which],
+                order_by=[sort_at.asc(), F("pk").asc()],
+            ),
+            of_kind=Window(Count("pk"), partition_by=[which]),
         )
+        .filter(rank__lte=rows)
+        .order_by()
+    )
+    order = list(kinds)
+    found.sort(key=lambda task: (order.index(task.attention_kind), task.rank))
+    counts = dict.fromkeys(kinds, 0)
+    counts.update({task.attention_kind: task.of_kind for task in found})
+    items = [
+        AttentionItem(task.attention_kind, task, _why(task.attention_kind, task, now))
+        for task in found
+    ]
     return Attention(items=items, counts=counts)
 
 
-def delayed_q(now: dt.datetime) -> Q:
-    """Tasks at the provider past their plan's slowest read times DELAYED_FACTOR."""
-    kinds: Iterable[tuple[int, str, bool, str]] = (
-        GenerationTask.objects.filter(state__in=POLLED_STATES)
-        .order_by()
-        .values_list("duration", "resolution", "sound", "routing")
-        .distinct()
-    )
+def delayed_q(now: dt.datetime, kinds: Iterable[Kind] | None = None) -> Q:
+    """Tasks at the provider past their plan's slowest read times DELAYED_FACTOR.
+
+    ``kinds`` are the (duration, resolution, sound, routing) of the polled tasks
+    (the overview's census has them); read here when not given.
+    """
+    if kinds is None:
+        kinds = (
+            GenerationTask.objects.filter(state__in=POLLED_STATES)
+            .order_by()
+            .values_list("duration", "resolution", "sound", "routing")
+            .distinct()
+        )
     query = Q(pk__in=[])
     for duration, resolution, sound, routing in kinds:
         bound = delayed_after(duration, resolution, sound, routing)
@@ -128,13 +180,13 @@ def delayed_q(now: dt.datetime) -> Q:
         query |= Q(
             Q(submitted_at__lt=since)
             | Q(submitted_at__isnull=True, created_at__lt=since),
-            state__in=POLLED_STATES,
             duration=duration,
             resolution=resolution,
             sound=sound,
             routing=routing,
         )
-    return query
+    # The state first and outside the OR: the database reads only polled rows.
+    return Q(state__in=POLLED_STATES) & query
 
 
 def delayed_after(duration: int, resolution: str, sound: bool, routing: str) -> float:

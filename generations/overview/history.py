@@ -19,6 +19,7 @@ from generations.models import (
     LedgerEntry,
     State,
 )
+from generations.overview.census import Census
 from generations.overview.common import (
     GENERATION_SAMPLE,
     TOP_MEMBERS,
@@ -80,14 +81,20 @@ class TaskStats:
         return self.total(State.SUCCEEDED) / self.finished
 
 
-def task_stats(now: dt.datetime, days: int = WINDOW_DAYS) -> TaskStats:
-    """Tasks per day by state and failure codes; past days cached, today live."""
+def task_stats(
+    now: dt.datetime, days: int = WINDOW_DAYS, today: Census | None = None
+) -> TaskStats:
+    """Tasks per day by state and failure codes; past days cached, today live
+    (from ``today``, the overview's census, when given)."""
     starts = day_starts(now, days)
     past_counts, past_failures = cached_history(
         f"tasks:{starts[0].isoformat()}:{days}",
         lambda: _task_counts(starts[:-1]),
     )
-    today_counts, today_failures = _task_counts(starts[-2:])
+    if today is None:
+        today_counts, today_failures = _task_counts(starts[-2:])
+    else:
+        today_counts, today_failures = [today.today], today.today_failures
     counts = past_counts + today_counts
     failures = Counter(past_failures) + Counter(today_failures)
     return TaskStats(
@@ -110,22 +117,24 @@ def _task_counts(
     window = GenerationTask.objects.filter(
         created_at__gte=starts[0], created_at__lt=starts[-1]
     ).order_by()
-    # Rows keyed d0, d1, ...: plain dicts to the type checker.
+    # One query: rows per (state, failure code), keyed d0, d1, ... (plain dicts
+    # to the type checker).
     rows = cast(
         Iterable[dict[str, Any]],
-        window.values("state").annotate(
+        window.values("state", "fail_code").annotate(
             **_per_day(starts, lambda q: Count("pk", filter=q))
         ),
     )
     counts: list[dict[str, int]] = [{} for _ in starts[:-1]]
+    failures: dict[str, int] = {}
     for row in rows:
+        state = row["state"]
         for i, day in enumerate(counts):
-            if row[f"d{i}"]:
-                day[row["state"]] = row[f"d{i}"]
-    failures = (
-        window.filter(state=State.FAILED).values("fail_code").annotate(n=Count("pk"))
-    )
-    return counts, {row["fail_code"]: row["n"] for row in failures}
+            if n := row[f"d{i}"]:
+                day[state] = day.get(state, 0) + n
+                if state == State.FAILED:
+                    failures[row["fail_code"]] = failures.get(row["fail_code"], 0) + n
+    return counts, failures
 
 
 # --- Generation time by duration ------------------------------------------------------

@@ -10,18 +10,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext_lazy
 
 from generations.apixo import contract
 from generations.apixo.client import ApixoClient, ProviderError
-from generations.models import (
-    PROVIDER_SLOT_STATES,
-    GenerationTask,
-    State,
-)
+from generations.models import PROVIDER_SLOT_STATES
+from generations.overview.census import Census, census
 from generations.overview.common import (
     BALANCE_CACHE_KEY,
     BALANCE_CACHE_SECONDS,
@@ -31,6 +28,7 @@ from generations.overview.common import (
 from generations.pipeline import dispatch, ratelimit
 
 log = logging.getLogger(__name__)
+HOUR = dt.timedelta(hours=1)
 
 # --- Provider usage: request rate and tasks in flight ---------------------------------
 
@@ -64,16 +62,10 @@ def requests_last_minute(now: float | None = None) -> int:
     return ratelimit.requests_last_minute(now)
 
 
-def usage(now: dt.datetime) -> Usage:
-    in_flight = dict(
-        GenerationTask.objects.exclude(
-            state__in=[State.SUCCEEDED, State.FAILED, State.CANCELLED]
-        )
-        .order_by()
-        .values_list("state")
-        .annotate(n=Count("pk"))
-        .values_list("state", "n")
-    )
+def usage(now: dt.datetime, counted: Census | None = None) -> Usage:
+    """Provider requests of the last minute and tasks in flight (from the
+    overview's census when given)."""
+    in_flight = (counted or census(now)).in_flight
     rate: int | None
     try:
         rate, error = requests_last_minute(now.timestamp()), ""
@@ -250,7 +242,7 @@ def health(now: dt.datetime) -> Health:
 
 def _with_cluster_stats(report: Health, now: dt.datetime) -> Health:
     from django_q.brokers import get_broker
-    from django_q.models import Failure, Success
+    from django_q.models import Task
     from django_q.status import Stat
 
     broker = get_broker()
@@ -265,15 +257,17 @@ def _with_cluster_stats(report: Health, now: dt.datetime) -> Health:
         )
         for stat in Stat.get_all(broker=broker)
     ]
-    last = Success.objects.order_by("-stopped").values_list("stopped", flat=True)
+    # The newest success and the failures of the last hour in one query.
+    jobs = Task.objects.aggregate(
+        last=Max("stopped", filter=Q(success=True)),
+        failed=Count("pk", filter=Q(success=False, stopped__gte=now - HOUR)),
+    )
     return Health(
         dispatcher_at=report.dispatcher_at,
         dispatcher_age=report.dispatcher_age,
         dispatcher_stale_after=report.dispatcher_stale_after,
         clusters=sorted(clusters, key=lambda c: (c.host, c.name)),
         queued_jobs=int(broker.queue_size()),
-        last_job_at=last.first(),
-        failed_jobs_last_hour=Failure.objects.filter(
-            stopped__gte=now - dt.timedelta(hours=1)
-        ).count(),
+        last_job_at=jobs["last"],
+        failed_jobs_last_hour=jobs["failed"],
     )

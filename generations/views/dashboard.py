@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import F
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -333,9 +334,11 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
     )
     # Two index-friendly queries rather than one OR (which scans every task of the
     # member): changed since the last poll (owner, updated_at), and new (owner, id).
+    # Ordered along (owner, updated_at): ordered by id, a poll in which nothing
+    # changed (most polls) would walk every task the member ever made.
     found = {
         task.pk: task
-        for task in mine.filter(updated_at__gt=since).order_by("-id")[
+        for task in mine.filter(updated_at__gt=since).order_by("-updated_at", "-id")[
             :MAX_CHANGED_CARDS
         ]
     }
@@ -344,8 +347,14 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
     at_provider = mine.filter(
         state__in=IN_FLIGHT_STATES, submitted_at__isnull=False, hidden=False
     )
+    # Newest first by "id + 0", not "id": SQLite would otherwise walk the
+    # member's (owner, id) index through every task they ever made to find the
+    # few in flight; this way it reads them through (owner, state, hidden) and
+    # sorts those few.
+    newest_first = (F("id") + 0).desc()
     found.update(
-        (task.pk, task) for task in at_provider.order_by("-id")[:MAX_CHANGED_CARDS]
+        (task.pk, task)
+        for task in at_provider.order_by(newest_first)[:MAX_CHANGED_CARDS]
     )
     if after is not None:
         found.update(
