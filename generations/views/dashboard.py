@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import F
+from django.db.models import Count, F
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -76,7 +76,9 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     rows = list(tasks.select_related("video").order_by("-id")[: PAGE_SIZE + 1])
     context = _page_context(request, form, rows[:PAGE_SIZE], newest_page=not before)
     context["player"] = _newest_result(request)
-    context["queue"], context["queue_total"] = queue.queue_of(request.user)
+    context["queue"], context["queue_total"] = queue.queue_of(
+        request.user, queued=context["queued"]
+    )
     context.update(preset_context(presets, chosen))
     context["older_before"] = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
     if continued is not None:
@@ -166,14 +168,19 @@ def _after(tasks: list[GenerationTask]) -> int:
 def _live_context(
     request: AuthedHttpRequest, now: dt.datetime, *, after: int | None
 ) -> dict[str, Any]:
-    """What the list's live header needs: running count and the next poll URL."""
-    running = (
+    """What the list's live header needs: running count and the next poll URL;
+    and how many of those are queued (the queue panel's total), from the same
+    grouped count."""
+    by_state = dict(
         GenerationTask.objects.in_task_list_of(request.user)
         .filter(state__in=IN_FLIGHT_STATES)
-        .count()
+        .values_list("state")
+        .annotate(tasks=Count("pk"))
+        .order_by()
     )
     return {
-        "running": running,
+        "running": sum(by_state.values()),
+        "queued": by_state.get(State.QUEUED, 0),
         "since": int((now - SINCE_OVERLAP).timestamp() * 1000),
         "after": after,
     }
