@@ -19,7 +19,6 @@ from generations import overview
 from generations.admin_paging import CappedPaginator
 from generations.benchmarks import seed
 from generations.benchmarks.cpu import tree_cpu_seconds
-from generations.pipeline import download
 from generations.models import (
     IN_FLIGHT_STATES,
     FailCode,
@@ -27,6 +26,7 @@ from generations.models import (
     State,
     VideoAsset,
 )
+from generations.pipeline import download
 from tests.factories import make_task
 
 pytestmark = pytest.mark.django_db
