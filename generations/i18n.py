@@ -9,6 +9,7 @@ carry a language prefix, so share links are the same in every language.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -21,13 +22,16 @@ from generations.models import MemberLanguage
 SUPPORTED = frozenset(code for code, _name in settings.LANGUAGES)
 
 
-def stored_language(user_id: int) -> str | None:
-    """The member's chosen language, or None to follow the browser."""
-    language = (
-        MemberLanguage.objects.filter(user_id=user_id)
-        .values_list("language", flat=True)
-        .first()
-    )
+def stored_language(user: Any) -> str | None:
+    """The member's chosen language, or None to follow the browser.
+
+    Read with the member (``auth_backend.MemberBackend`` loads it in the same
+    query); a member loaded otherwise costs one query here.
+    """
+    try:
+        language = user.language_choice.language
+    except MemberLanguage.DoesNotExist:
+        return None
     return language if language in SUPPORTED else None
 
 
@@ -40,7 +44,7 @@ class MemberLanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            language = stored_language(user.pk)
+            language = stored_language(user)
             if language and language != getattr(request, "LANGUAGE_CODE", None):
                 translation.activate(language)
                 request.LANGUAGE_CODE = language

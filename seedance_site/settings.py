@@ -226,6 +226,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# The member comes with their language in one query (generations/auth_backend.py);
+# ModelBackend only keeps sessions signed in before that change signed in.
+AUTHENTICATION_BACKENDS = [
+    "generations.auth_backend.MemberBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"

@@ -432,13 +432,17 @@ def test_it_renders_the_dashboard_with_a_constant_number_of_queries(
     client.force_login(alice)
     make_finished_task(alice)
     queue(alice)
-    with django_assert_max_num_queries(12) as few:
+    # Session, member with their language, remembered parameters, presets, the
+    # list, the live header's count by state (the queue total too), prices, the
+    # newest video, the queue panel and the header balance (issue #17: <= 10).
+    with django_assert_max_num_queries(10) as few:
         client.get("/")
-    for i in range(10):
+    for i in range(25):  # the queue panel full: its total is still not a query
         make_finished_task(alice, prompt=f"more {i}")
         queue(alice, f"running {i}")
     with django_assert_max_num_queries(len(few.captured_queries)):
-        assert client.get("/").status_code == 200
+        page = html(client.get("/"))
+    assert "The first 20 of 26 queued jobs are shown." in page
 
 
 # ---------- card actions ----------
@@ -916,10 +920,43 @@ def test_it_resends_in_flight_cards_with_a_server_estimate(
     since = int((timezone.now() + dt.timedelta(minutes=5)).timestamp() * 1000)
     response = client.get(f"/tasks/refresh/?since={since}", **HTMX)
     page = html(response)
-    assert f'id="task-{task.pk}"' in page  # unchanged, but in flight
+    # Unchanged, but in flight: its clock and estimate, not the whole card again.
+    assert f'id="task-{task.pk}"' not in page
+    progress = re.search(rf'<span [^>]*id="task-{task.pk}-progress"[^>]*>', page)
+    assert progress and 'hx-swap-oob="true"' in progress.group(0)
+    elapsed = re.search(rf'<time id="task-{task.pk}-elapsed"[^>]*>', page)
+    assert elapsed and 'hx-swap-oob="true"' in elapsed.group(0)
     # 4 s videos take 40-60 s at the provider; the simulator runs 10x faster.
     assert "About 5 s left" in page or "About 4 s left" in page
     assert "HX-Trigger-After-Settle" not in response  # no credits moved
+
+
+@pytest.mark.django_db
+def test_a_poll_sends_unchanged_cards_only_their_clock_in_constant_queries(
+    client: Any, alice: Any, django_assert_max_num_queries: Any
+) -> None:
+    at = timezone.now() - dt.timedelta(seconds=20)
+    for i in range(2):
+        queue(alice, f"running {i}", state=State.GENERATING, submitted_at=at)
+    changed = queue(alice, "changed", state=State.GENERATING, submitted_at=at)
+    waiting = queue(alice, "not yet submitted")
+    GenerationTask.objects.update(updated_at=at)
+    since = timezone.now() - dt.timedelta(seconds=2)
+    GenerationTask.objects.filter(pk=changed.pk).update(updated_at=timezone.now())
+    client.force_login(alice)
+    with django_assert_max_num_queries(8) as few:
+        page = html(refresh(client, since, after=waiting.pk))
+    assert page.count('class="task-card') == 1
+    assert f'<li id="task-{changed.pk}"' in page
+    assert page.count('class="progress-live"') == 3  # the changed card's own too
+    assert page.count('<time id="task-') == 3
+    assert f"task-{waiting.pk}" not in page  # queued: its estimate does not move
+    for i in range(20):
+        queue(alice, f"more {i}", state=State.GENERATING, submitted_at=at)
+    GenerationTask.objects.exclude(pk=changed.pk).update(updated_at=at)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = html(refresh(client, since, after=waiting.pk + 100))
+    assert page.count('class="progress-live"') == 23
 
 
 @pytest.mark.django_db

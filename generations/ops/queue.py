@@ -16,11 +16,17 @@ MAX_BULK = 1000
 QUEUE_SHOWN = 20  # the queue panel lists this many; "cancel all" reaches the rest
 
 
-def queue_of(owner: User) -> tuple[list[GenerationTask], int]:
+def queue_of(
+    owner: User, *, queued: int | None = None
+) -> tuple[list[GenerationTask], int]:
     """The owner's queued tasks in the order they go out (the first
-    ``QUEUE_SHOWN``) and how many are queued in all."""
-    queued = GenerationTask.objects.in_task_list_of(owner).filter(state=State.QUEUED)
-    return list(queued.in_queue_order()[:QUEUE_SHOWN]), queued.count()
+    ``QUEUE_SHOWN``) and how many are queued in all (``queued``, when the caller
+    counted them already: the Studio's live header does)."""
+    tasks = GenerationTask.objects.in_task_list_of(owner).filter(state=State.QUEUED)
+    shown = list(tasks.in_queue_order()[:QUEUE_SHOWN])
+    if queued is None:
+        queued = tasks.count() if len(shown) == QUEUE_SHOWN else len(shown)
+    return shown, max(queued, len(shown))  # counted a moment apart
 
 
 def move_to_top(*, task: GenerationTask) -> bool:

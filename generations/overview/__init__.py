@@ -68,7 +68,6 @@ from generations.overview.live import (
     requests_last_minute,
     usage,
 )
-from generations.pipeline import download
 
 log = logging.getLogger(__name__)
 
@@ -148,5 +147,5 @@ def overview(now: dt.datetime | None = None) -> Overview:
         balance=provider_balance(),
         health=health(now),
         attention=attention(now, polled_kinds=counted.polled_kinds),
-        storage_full=download.waiting_for_storage().count(),
+        storage_full=counted.storage_full,
     )

@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from generations import credits, media_store, security
@@ -42,16 +42,20 @@ GONE = (401, 403, 404, 410)
 
 # What a download that ran out of space records as ``last_error``: the task
 # waits with backoff (never failed for it) and staff see an alert while any
-# task waits so (``waiting_for_storage``: the overview and /metrics).
+# task waits so (``waiting_for_storage``: /metrics; the overview counts the same
+# ``waiting_for_storage_q`` within its census read).
 STORAGE_FULL = "the media storage is full"
 NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
+def waiting_for_storage_q() -> Q:
+    """Downloads whose last attempt found the media storage full (a task filter)."""
+    return Q(state=State.DOWNLOADING, last_error=STORAGE_FULL)
+
+
 def waiting_for_storage() -> QuerySet[GenerationTask]:
     """Downloads whose last attempt found the media storage full."""
-    return GenerationTask.objects.filter(
-        state=State.DOWNLOADING, last_error=STORAGE_FULL
-    )
+    return GenerationTask.objects.filter(waiting_for_storage_q())
 
 
 class DownloadError(Exception):

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import F
+from django.db.models import Count, F
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -76,7 +76,9 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     rows = list(tasks.select_related("video").order_by("-id")[: PAGE_SIZE + 1])
     context = _page_context(request, form, rows[:PAGE_SIZE], newest_page=not before)
     context["player"] = _newest_result(request)
-    context["queue"], context["queue_total"] = queue.queue_of(request.user)
+    context["queue"], context["queue_total"] = queue.queue_of(
+        request.user, queued=context["queued"]
+    )
     context.update(preset_context(presets, chosen))
     context["older_before"] = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
     if continued is not None:
@@ -166,14 +168,19 @@ def _after(tasks: list[GenerationTask]) -> int:
 def _live_context(
     request: AuthedHttpRequest, now: dt.datetime, *, after: int | None
 ) -> dict[str, Any]:
-    """What the list's live header needs: running count and the next poll URL."""
-    running = (
+    """What the list's live header needs: running count and the next poll URL;
+    and how many of those are queued (the queue panel's total), from the same
+    grouped count."""
+    by_state = dict(
         GenerationTask.objects.in_task_list_of(request.user)
         .filter(state__in=IN_FLIGHT_STATES)
-        .count()
+        .values_list("state")
+        .annotate(tasks=Count("pk"))
+        .order_by()
     )
     return {
-        "running": running,
+        "running": sum(by_state.values()),
+        "queued": by_state.get(State.QUEUED, 0),
         "since": int((now - SINCE_OVERLAP).timestamp() * 1000),
         "after": after,
     }
@@ -342,20 +349,6 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
             :MAX_CHANGED_CARDS
         ]
     }
-    # Cards at the provider come every time: their progress and estimate are
-    # the server's (a queued card's estimate does not move).
-    at_provider = mine.filter(
-        state__in=IN_FLIGHT_STATES, submitted_at__isnull=False, hidden=False
-    )
-    # Newest first by "id + 0", not "id": SQLite would otherwise walk the
-    # member's (owner, id) index through every task they ever made to find the
-    # few in flight; this way it reads them through (owner, state, hidden) and
-    # sorts those few.
-    newest_first = (F("id") + 0).desc()
-    found.update(
-        (task.pk, task)
-        for task in at_provider.order_by(newest_first)[:MAX_CHANGED_CARDS]
-    )
     if after is not None:
         found.update(
             (task.pk, task)
@@ -364,6 +357,7 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
     rows = sorted(found.values(), key=lambda task: -task.pk)[:MAX_CHANGED_CARDS]
     new = [t for t in rows if after is not None and t.pk > after and not t.hidden]
     changed = [t for t in rows if after is None or t.pk <= after]
+    ticking = [t for t in _at_provider(request) if t.pk not in found]
     next_after = max([after or 0, *(t.pk for t in new)]) if after is not None else None
     context = _live_context(request, now, after=next_after)
     finished = [t for t in rows if t.state == State.SUCCEEDED and not t.hidden]
@@ -380,12 +374,36 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
             if not any(t.batch == batch for t in new)
         ],
         hidden_ids=[t.pk for t in changed if t.hidden],
-        oob_balance=bool(rows),
+        # Unchanged cards at the provider: only their clock and estimate.
+        ticking_cards=[TaskCard(t, now) for t in ticking],
+        oob_balance=bool(rows or ticking),
     )
     response = render(request, f"{TEMPLATE}#refresh", context)
     # A new task holds credits, a finished one captures or refunds them.
     moved = bool(new) or any(task.is_terminal for task in changed)
     return _credits_changed(response) if moved else response
+
+
+def _at_provider(request: AuthedHttpRequest) -> list[GenerationTask]:
+    """The member's cards at the provider, with only what their clock and
+    estimate need (``TaskCard.elapsed_label``, ``progress``, ``eta_label``).
+
+    They come on every poll, changed or not: their progress and estimate are the
+    server's and move with time (a queued card's estimate does not move). A card
+    whose row did not change gets only those (the ``card_tick`` partial), not
+    the whole card again.
+    """
+    tasks = GenerationTask.objects.filter(
+        owner_id=request.user.pk,
+        state__in=IN_FLIGHT_STATES,
+        submitted_at__isnull=False,
+        hidden=False,
+    ).only("id", "state", "duration", "created_at", "submitted_at", "finished_at")
+    # Newest first by "id + 0", not "id": SQLite would otherwise walk the
+    # member's (owner, id) index through every task they ever made to find the
+    # few in flight; this way it reads them through (owner, state, hidden) and
+    # sorts those few.
+    return list(tasks.order_by((F("id") + 0).desc())[:MAX_CHANGED_CARDS])
 
 
 def _credits_changed(response: HttpResponse) -> HttpResponse:
