@@ -179,8 +179,11 @@ def test_redis_restarted_and_flushed(matrix: Matrix, services: PrivateServices) 
         "submit jobs waiting in the broker",
     )
     lost_jobs = sum(redis.llen(k) for k in redis.keys("django_q:*:q"))
+    server = redis.info("server")["run_id"]
     services.redis.restart_flushed()  # every job gone, every lease key too
-    assert redis.dbsize() == 0
+    # A new server that kept nothing (no dump); the running dispatcher may write
+    # its lease key into it at once, so its size proves nothing.
+    assert redis.info("server")["run_id"] != server
     matrix.stack.start_workers()
     matrix.settle()
     found = matrix.report("redis restarted and flushed", broker_jobs_lost=lost_jobs)

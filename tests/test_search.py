@@ -287,6 +287,7 @@ def test_a_search_costs_no_extra_query(client: Any, alice: Any, bob: Any) -> Non
         video(alice if i % 2 else bob, prompt=f"ночной город {i}, neon rain")
     client.force_login(alice)
     client.get("/gallery/")
+    client.get("/gallery/?q=warm")  # PostgreSQL: word statistics, read once a while
     with CaptureQueriesContext(connection) as plain:
         client.get("/gallery/")
     with CaptureQueriesContext(connection) as searched:
@@ -321,3 +322,50 @@ def test_videos_without_a_row_are_not_found(alice: Any) -> None:
     task = video(alice, prompt="a glass harp")
     VideoAsset.objects.filter(task=task).delete()
     assert found(alice, "glass") == set()
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_a_rare_word_is_collected_and_a_common_one_walked(
+    alice: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: a word its statistics call rare is ordered so the GIN index
+    collects its matches (walking the newest tasks would read the whole table for
+    a word none has); a common one walks the id order. Same results either way."""
+    common = [video(alice, prompt=f"a harbour at dusk {i}").pk for i in range(60)]
+    lone = video(alice, prompt="a lone zeppelin over the harbour").pk
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {search.TASK_TABLE}")
+    search._common.clear()
+    monkeypatch.setattr(search, "RARE_SHARE", 0.05)  # 1 in 61 is rare here
+    rare = gallery_queryset(alice, {"q": "zeppel"}).order_by("-newest")
+    usual = gallery_queryset(alice, {"q": "harbour"}).order_by("-newest")
+    assert "+ 0" in str(rare.query) and "+ 0" not in str(usual.query)
+    assert list(rare.values_list("pk", flat=True)) == [lone]
+    assert list(usual.values_list("pk", flat=True)) == [lone, *reversed(common)]
+    before = gallery_queryset(alice, {"q": "zeppel harbour"})
+    assert list(before.filter(newest__lt=lone + 1).values_list("pk", flat=True)) == [
+        lone
+    ]
+    search._common.clear()  # other tests start without this table's statistics
+
+
+def test_long_word_starts_are_found_like_short_ones(alice: Any) -> None:
+    """Word starts past the FTS5 prefix lengths (16) are found all the same."""
+    long = video(alice, prompt="Достопримечательности Антарктиды, аэрофотосъёмка").pk
+    video(alice, prompt="a short one")
+    assert found(alice, "достопримечательности") == {long}  # 21 letters
+    assert found(alice, "достопримечательн") == {long}  # 17
+    assert found(alice, "достопримечат") == {long}  # 13
+    assert found(alice, "аэрофотосъемк") == {long}  # ё as е
+    assert found(alice, "достопримечательностии") == set()
+    if connection.vendor == "sqlite":
+        # Each length up to 16 has its own prefix index (migration 0020), so such
+        # a word streams its matches instead of merging every list first.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT sql FROM sqlite_master WHERE name = %s", [search.FTS_TABLE]
+            )
+            assert (
+                "prefix='1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16'"
+                in (cursor.fetchone()[0])
+            )
