@@ -14,6 +14,10 @@ class GenerationsConfig(AppConfig):
         from generations.logging import connect_task_logging
 
         connect_task_logging()
+        # "Last job done" on the overview (django-q2 keeps no successful jobs).
+        from generations.ops import jobs
+
+        jobs.connect()
         # A table rebuild on SQLite drops the search index's sync triggers.
         post_migrate.connect(_search_triggers, sender=self)
 

@@ -107,6 +107,10 @@ def sqlite_database(path: Path) -> dict[str, Any]:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
+        # Keep connections open between requests and jobs: django-q2's ORM broker
+        # closes old connections before every call, and a fresh SQLite connection
+        # (open, PRAGMAs, functions) cost the dispatcher a third of its CPU.
+        "CONN_MAX_AGE": 60,
         # A file (not :memory:) so live-server tests share it with their threads;
         # one per test process so parallel runs never share it.
         "TEST": {"NAME": VAR_DIR / f"test-db-{os.getpid()}.sqlite3"},
@@ -208,7 +212,9 @@ Q_CLUSTER: dict[str, Any] = {
     "retry": 300,
     "max_attempts": 1,
     "ack_failures": True,
-    "save_limit": 1000,
+    # Keep failed jobs only: saving each success (and pruning to a limit) cost
+    # more CPU than most jobs; "Last job done" is a cache stamp (ops/jobs.py).
+    "save_limit": -1,
     "queue_limit": 100,
     "catch_up": False,
     "poll": 0.2,

@@ -63,6 +63,16 @@ def fresh_database_url(workdir: Path, db_name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{db_name}"))
 
 
+def add_db_name_argument(parser: Any, default: str) -> None:
+    """``--db-name``: the PostgreSQL database a benchmark creates (dropped first)."""
+    parser.add_argument(
+        "--db-name",
+        default=default,
+        help="The PostgreSQL database to create (dropped first) when "
+        "DATABASE_URL names PostgreSQL.",
+    )
+
+
 def hidden_help() -> str:
     import argparse
 

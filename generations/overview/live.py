@@ -10,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext_lazy
@@ -18,6 +17,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from generations.apixo import contract
 from generations.apixo.client import ApixoClient, ProviderError
 from generations.models import PROVIDER_SLOT_STATES
+from generations.ops import jobs
 from generations.overview.census import Census, census
 from generations.overview.common import (
     BALANCE_CACHE_KEY,
@@ -257,17 +257,14 @@ def _with_cluster_stats(report: Health, now: dt.datetime) -> Health:
         )
         for stat in Stat.get_all(broker=broker)
     ]
-    # The newest success and the failures of the last hour in one query.
-    jobs = Task.objects.aggregate(
-        last=Max("stopped", filter=Q(success=True)),
-        failed=Count("pk", filter=Q(success=False, stopped__gte=now - HOUR)),
-    )
+    # Only failures are kept as rows (save_limit -1); the last success is a stamp.
+    failed = Task.objects.filter(success=False, stopped__gte=now - HOUR).count()
     return Health(
         dispatcher_at=report.dispatcher_at,
         dispatcher_age=report.dispatcher_age,
         dispatcher_stale_after=report.dispatcher_stale_after,
         clusters=sorted(clusters, key=lambda c: (c.host, c.name)),
         queued_jobs=int(broker.queue_size()),
-        last_job_at=jobs["last"],
-        failed_jobs_last_hour=jobs["failed"],
+        last_job_at=jobs.last_job_done_at(),
+        failed_jobs_last_hour=failed,
     )

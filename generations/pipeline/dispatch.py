@@ -43,10 +43,20 @@ JOBS = {
 }
 
 
+_broker: Any = None
+
+
 def django_q_enqueue(func: str, task_id: int) -> Any:
+    from django_q.brokers import get_broker
     from django_q.tasks import async_task
 
-    return async_task(func, task_id, task_name=f"{func.rsplit('.', 1)[-1]}-{task_id}")
+    # One broker per process: django-q2 would build one (and for Redis a new
+    # connection pool) for every job otherwise.
+    global _broker
+    if _broker is None:
+        _broker = get_broker()
+    name = f"{func.rsplit('.', 1)[-1]}-{task_id}"
+    return async_task(func, task_id, task_name=name, broker=_broker)
 
 
 def dispatch_once(

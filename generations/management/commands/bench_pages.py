@@ -18,7 +18,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from generations.benchmarks.fresh import hidden_help, run_in_fresh_database
+from generations.benchmarks.fresh import (
+    add_db_name_argument,
+    hidden_help,
+    run_in_fresh_database,
+)
 
 
 class Command(BaseCommand):
@@ -33,12 +37,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--in-flight", type=int, default=1000)
         parser.add_argument("--runs", type=int, default=30)
-        parser.add_argument(
-            "--db-name",
-            default="seedance_bench_pages",
-            help="The PostgreSQL database to create (dropped first) when "
-            "DATABASE_URL names PostgreSQL.",
-        )
+        add_db_name_argument(parser, "seedance_bench_pages")
         parser.add_argument("--json", action="store_true")
         parser.add_argument("--drive", action="store_true", help=hidden_help())
 

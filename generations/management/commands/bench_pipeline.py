@@ -13,7 +13,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from generations.benchmarks.fresh import hidden_help, run_in_fresh_database
+from generations.benchmarks.fresh import (
+    add_db_name_argument,
+    hidden_help,
+    run_in_fresh_database,
+)
 
 SIM_KEY = "bench-sim-key"
 
@@ -26,6 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--speed", type=float, default=60.0)
         parser.add_argument("--workers", type=int, default=1, help="qcluster processes")
         parser.add_argument("--timeout", type=float, default=900.0)
+        add_db_name_argument(parser, "seedance_bench")
         parser.add_argument("--json", action="store_true")
         parser.add_argument("--drive", action="store_true", help=hidden_help())
 
@@ -38,7 +43,7 @@ class Command(BaseCommand):
                 ["--tasks", str(options["tasks"]), "--speed", str(options["speed"]),
                  "--workers", str(options["workers"]),
                  "--timeout", str(options["timeout"])],
-                "seedance_bench",
+                options["db_name"],
             )  # fmt: skip
         self.stdout.write(json.dumps(report, indent=None if options["json"] else 2))
 
