@@ -1,8 +1,10 @@
-"""CPU time of process trees, read from /proc (Linux; no extra dependency)."""
+"""CPU time of process trees and a process's peak memory, read from /proc (Linux;
+no extra dependency)."""
 
 from __future__ import annotations
 
 import os
+import resource
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -47,3 +49,12 @@ def tree_cpu_seconds(pids: list[int]) -> float:
         total += sum(int(fields[i]) for i in (11, 12, 13, 14))
         todo.extend(tree.get(pid, []))
     return total / TICKS
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM; ``ru_maxrss`` would include the parent's
+    peak, since it survives exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

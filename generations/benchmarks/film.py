@@ -8,7 +8,6 @@ rendered once (by the simulator's synthesis) into a cache directory first.
 from __future__ import annotations
 
 import multiprocessing
-import resource
 import tempfile
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 # No model imports: the measuring processes are spawned without Django set up.
 from generations.apixo.simulator.video import FPS, VideoSpec, render_mp4
+from generations.benchmarks.cpu import peak_rss_mb
 from generations.storyboards.stitch import Clip, stitch
 
 SHOTS = 10
@@ -54,9 +54,7 @@ def _measure(paths: list[Path], cut: str, target: Path, out: Any) -> None:
         {
             "wall_s": round(time.perf_counter() - started, 3),
             "cpu_s": round(time.process_time() - cpu, 3),
-            "peak_rss_mb": round(
-                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
-            ),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
             "stream_copy": result.stream_copy,
             "duration": result.duration,
         }

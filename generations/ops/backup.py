@@ -89,7 +89,7 @@ def create_backup(*, destination: Path, now: dt.datetime | None = None) -> Path:
             "engine": kind,
             "database": {
                 "file": database_file,
-                "sha256": _sha256(partial / database_file),
+                "sha256": file_sha256(partial / database_file),
             },
             "media": files,
             "media_location": media_store.describe(),
@@ -149,7 +149,8 @@ def _copy_hashing(source: Path, target: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """A local file's sha256, read in chunks (backups and the media migration)."""
     digest = hashlib.sha256()
     with path.open("rb") as reader:
         while chunk := reader.read(CHUNK):
@@ -222,11 +223,14 @@ def read_manifest(source: Path) -> dict[str, Any]:
 def check_backup(source: Path, manifest: dict[str, Any]) -> None:
     """Every file of the backup is there and intact, before anything is touched."""
     database = source / manifest["database"]["file"]
-    if not database.is_file() or _sha256(database) != manifest["database"]["sha256"]:
+    if (
+        not database.is_file()
+        or file_sha256(database) != manifest["database"]["sha256"]
+    ):
         raise BackupError(f"{database} is missing or damaged")
     for item in manifest["media"]:
         path = source / MEDIA_DIR / item["path"]
-        if not path.is_file() or _sha256(path) != item["sha256"]:
+        if not path.is_file() or file_sha256(path) != item["sha256"]:
             raise BackupError(f"{path} is missing or damaged")
 
 

@@ -10,13 +10,13 @@ files are never changed or removed.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generations import images, media_store
 from generations.models import InputImage, VideoAsset
+from generations.ops.backup import file_sha256
 
 
 class MigrationRefused(Exception):
@@ -88,7 +88,7 @@ def _migrate_one(
         else:
             report.problems.append(f"{name}: missing locally and in the bucket")
         return
-    digest = _sha256(path)
+    digest = file_sha256(path)
     if recorded and recorded != digest:
         report.problems.append(f"{name}: differs from its recorded sha256")
         return
@@ -103,8 +103,3 @@ def _migrate_one(
         report.problems.append(f"{name}: the copy in the bucket did not verify")
         return
     report.copied.append(name)
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as reader:
-        return hashlib.file_digest(reader, "sha256").hexdigest()

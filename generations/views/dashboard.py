@@ -393,12 +393,11 @@ def _at_provider(request: AuthedHttpRequest) -> list[GenerationTask]:
     whose row did not change gets only those (the ``card_tick`` partial), not
     the whole card again.
     """
-    tasks = GenerationTask.objects.filter(
-        owner_id=request.user.pk,
-        state__in=IN_FLIGHT_STATES,
-        submitted_at__isnull=False,
-        hidden=False,
-    ).only("id", "state", "duration", "created_at", "submitted_at", "finished_at")
+    tasks = (
+        GenerationTask.objects.in_task_list_of(request.user)
+        .filter(state__in=IN_FLIGHT_STATES, submitted_at__isnull=False)
+        .only("id", "state", "duration", "created_at", "submitted_at", "finished_at")
+    )
     # Newest first by "id + 0", not "id": SQLite would otherwise walk the
     # member's (owner, id) index through every task they ever made to find the
     # few in flight; this way it reads them through (owner, state, hidden) and

@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from PIL import Image
 
 from generations import images
+from generations.benchmarks.cpu import peak_rss_mb
 
 TARGET_CPU_SECONDS = 1.0
 TARGET_PEAK_MB = 200.0
@@ -72,15 +72,6 @@ def cases() -> dict[str, tuple[str, bytes]]:
         "webp_max_side": ("frame.webp", _largest_under_cap("WEBP", "RGB", quality=95)),
         "png_7000x5700_refused": ("review.png", review.getvalue()),
     }
-
-
-def peak_rss_mb() -> float:
-    """This process's peak RSS (VmHWM; ``ru_maxrss`` would include the parent's
-    peak, since it survives exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure_one(path: Path) -> dict[str, Any]:
