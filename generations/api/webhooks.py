@@ -23,7 +23,7 @@ import requests
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook
@@ -218,26 +218,25 @@ def enqueue(delivery_ids: list[int]) -> None:
         async_task("generations.api.webhooks.deliver", pk)
 
 
-def deliver_due(limit: int = 200) -> int:
-    """The schedule's pass: attempt every delivery that is due (retries)."""
-    now = timezone.now()
-    due = WebhookDelivery.objects.filter(
+def _due(now: dt.datetime) -> QuerySet[WebhookDelivery]:
+    """Pending deliveries whose time has come and that no worker holds a lease on."""
+    return WebhookDelivery.objects.filter(
         Q(lease_until__isnull=True) | Q(lease_until__lt=now),
         state=DeliveryState.PENDING,
         next_attempt_at__lte=now,
-    ).values_list("pk", flat=True)[:limit]
+    )
+
+
+def deliver_due(limit: int = 200) -> int:
+    """The schedule's pass: attempt every delivery that is due (retries)."""
+    due = _due(timezone.now()).values_list("pk", flat=True)[:limit]
     return sum(1 for pk in list(due) if deliver(pk))
 
 
 def deliver(delivery_id: int) -> bool:
     """One attempt, if the delivery is due and no other worker has it."""
     now = timezone.now()
-    won = WebhookDelivery.objects.filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
-        pk=delivery_id,
-        state=DeliveryState.PENDING,
-        next_attempt_at__lte=now,
-    ).update(lease_until=now + LEASE)
+    won = _due(now).filter(pk=delivery_id).update(lease_until=now + LEASE)
     if won != 1:
         return False
     delivery = WebhookDelivery.objects.select_related("event", "endpoint").get(
