@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook
@@ -125,15 +126,18 @@ def rotate_secret(endpoint: WebhookEndpoint) -> str:
     return endpoint.secret
 
 
+def _video_url(task_id: int) -> str:
+    """The API's download route, named as ``task_out`` names it."""
+    return reverse("api:task_video", args=[task_id])
+
+
 def task_payload(task: GenerationTask) -> dict[str, Any]:
     return {
         "task_id": task.pk,
         "state": task.state,
         "batch": str(task.batch) if task.batch else None,
         "fail_code": task.fail_code or None,
-        "video_url": f"/api/v1/tasks/{task.pk}/video"
-        if task.state == State.SUCCEEDED
-        else None,
+        "video_url": _video_url(task.pk) if task.state == State.SUCCEEDED else None,
     }
 
 
@@ -186,7 +190,8 @@ def record_film_event(film_id: int) -> None:
     from generations.models import Film
 
     film = Film.objects.select_related("board").filter(pk=film_id).first()
-    if film is None or film.state != Film.State.SUCCEEDED:
+    # A stitched film has its task (set in the same update as SUCCEEDED).
+    if film is None or film.state != Film.State.SUCCEEDED or film.task_id is None:
         return
     record_event(
         owner_id=film.board.owner_id,
@@ -196,7 +201,7 @@ def record_film_event(film_id: int) -> None:
             "board_id": film.board_id,
             "version": film.version,
             "task_id": film.task_id,
-            "video_url": f"/api/v1/tasks/{film.task_id}/video",
+            "video_url": _video_url(film.task_id),
         },
     )
 
