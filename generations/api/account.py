@@ -129,14 +129,16 @@ def list_collections(request: HttpRequest) -> list[dict[str, Any]]:
     user = auth.require(request, Scope.READ)
     out = []
     for collection in user.collections.order_by("-pk")[:200]:
-        items = sharing.available_items(collection).select_related("video")
+        task_ids = sharing.available_items(collection).values_list(
+            "video__task_id", flat=True
+        )
         out.append(
             {
                 "id": collection.pk,
                 "title": collection.title,
                 "description": collection.description,
                 "created_at": collection.created_at,
-                "task_ids": [item.video.task_id for item in items],
+                "task_ids": list(task_ids),
             }
         )
     return out

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import F
 from django.db.models.lookups import LessThan
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 from ninja import Form, NinjaAPI, UploadedFile
@@ -133,8 +133,6 @@ def form_data(payload: GenerationIn) -> dict[str, Any]:
 def _valid_form(
     user: User, payload: GenerationIn, files: dict[str, Any] | None = None
 ) -> GenerationForm:
-    from django.http import QueryDict
-
     query = QueryDict(mutable=True)
     for name, value in form_data(payload).items():
         if isinstance(value, list):

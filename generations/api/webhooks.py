@@ -23,7 +23,8 @@ import requests
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook
@@ -125,15 +126,18 @@ def rotate_secret(endpoint: WebhookEndpoint) -> str:
     return endpoint.secret
 
 
+def _video_url(task_id: int) -> str:
+    """The API's download route, named as ``task_out`` names it."""
+    return reverse("api:task_video", args=[task_id])
+
+
 def task_payload(task: GenerationTask) -> dict[str, Any]:
     return {
         "task_id": task.pk,
         "state": task.state,
         "batch": str(task.batch) if task.batch else None,
         "fail_code": task.fail_code or None,
-        "video_url": f"/api/v1/tasks/{task.pk}/video"
-        if task.state == State.SUCCEEDED
-        else None,
+        "video_url": _video_url(task.pk) if task.state == State.SUCCEEDED else None,
     }
 
 
@@ -186,7 +190,8 @@ def record_film_event(film_id: int) -> None:
     from generations.models import Film
 
     film = Film.objects.select_related("board").filter(pk=film_id).first()
-    if film is None or film.state != Film.State.SUCCEEDED:
+    # A stitched film has its task (set in the same update as SUCCEEDED).
+    if film is None or film.state != Film.State.SUCCEEDED or film.task_id is None:
         return
     record_event(
         owner_id=film.board.owner_id,
@@ -196,7 +201,7 @@ def record_film_event(film_id: int) -> None:
             "board_id": film.board_id,
             "version": film.version,
             "task_id": film.task_id,
-            "video_url": f"/api/v1/tasks/{film.task_id}/video",
+            "video_url": _video_url(film.task_id),
         },
     )
 
@@ -218,26 +223,25 @@ def enqueue(delivery_ids: list[int]) -> None:
         async_task("generations.api.webhooks.deliver", pk)
 
 
-def deliver_due(limit: int = 200) -> int:
-    """The schedule's pass: attempt every delivery that is due (retries)."""
-    now = timezone.now()
-    due = WebhookDelivery.objects.filter(
+def _due(now: dt.datetime) -> QuerySet[WebhookDelivery]:
+    """Pending deliveries whose time has come and that no worker holds a lease on."""
+    return WebhookDelivery.objects.filter(
         Q(lease_until__isnull=True) | Q(lease_until__lt=now),
         state=DeliveryState.PENDING,
         next_attempt_at__lte=now,
-    ).values_list("pk", flat=True)[:limit]
+    )
+
+
+def deliver_due(limit: int = 200) -> int:
+    """The schedule's pass: attempt every delivery that is due (retries)."""
+    due = _due(timezone.now()).values_list("pk", flat=True)[:limit]
     return sum(1 for pk in list(due) if deliver(pk))
 
 
 def deliver(delivery_id: int) -> bool:
     """One attempt, if the delivery is due and no other worker has it."""
     now = timezone.now()
-    won = WebhookDelivery.objects.filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
-        pk=delivery_id,
-        state=DeliveryState.PENDING,
-        next_attempt_at__lte=now,
-    ).update(lease_until=now + LEASE)
+    won = _due(now).filter(pk=delivery_id).update(lease_until=now + LEASE)
     if won != 1:
         return False
     delivery = WebhookDelivery.objects.select_related("event", "endpoint").get(
