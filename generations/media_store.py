@@ -150,6 +150,20 @@ def store(
     )
 
 
+def store_video(
+    video: Path, name: str, poster: Path, poster_name: str, *, sha256: str
+) -> None:
+    """The poster, then the video, into storage; a failure leaves neither (and
+    raises). The caller saves the row naming them only after this returns, so a
+    row never names a file that is not whole in storage (downloads and films)."""
+    try:
+        store(poster, poster_name, content_type="image/jpeg")
+        store(video, name, content_type="video/mp4", sha256=sha256)
+    except Exception:
+        remove(poster_name, name)
+        raise
+
+
 def save_bytes(name: str, data: bytes) -> str:
     """Write small contents (an input frame) under ``name``; returns the name
     the storage used (local disk picks another if ``name`` was taken)."""

@@ -105,8 +105,9 @@ def stitch_film(film_id: int) -> bool:
         size = work.stat().st_size
         relative = film_path(film)
         poster = relative.with_suffix(".jpg")
-        media_store.store(poster_work, str(poster), content_type="image/jpeg")
-        media_store.store(work, str(relative), content_type="video/mp4", sha256=digest)
+        media_store.store_video(
+            work, str(relative), poster_work, str(poster), sha256=digest
+        )
     finally:
         work.unlink(missing_ok=True)
         poster_work.unlink(missing_ok=True)
