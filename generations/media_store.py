@@ -273,6 +273,12 @@ def open_stream(name: str) -> Iterator[IO[bytes]]:
         body.close()
 
 
+def file_sha256(path: Path) -> str:
+    """A local file's sha256 (what ``store`` records and ``sha256_of`` checks)."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def sha256_of(name: str) -> str:
     """The stored file's sha256, read as a stream."""
     digest = hashlib.sha256()

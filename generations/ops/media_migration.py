@@ -10,7 +10,6 @@ files are never changed or removed.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,7 +87,7 @@ def _migrate_one(
         else:
             report.problems.append(f"{name}: missing locally and in the bucket")
         return
-    digest = _sha256(path)
+    digest = media_store.file_sha256(path)
     if recorded and recorded != digest:
         report.problems.append(f"{name}: differs from its recorded sha256")
         return
@@ -103,8 +102,3 @@ def _migrate_one(
         report.problems.append(f"{name}: the copy in the bucket did not verify")
         return
     report.copied.append(name)
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as reader:
-        return hashlib.file_digest(reader, "sha256").hexdigest()

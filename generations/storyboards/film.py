@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,8 +99,7 @@ def stitch_film(film_id: int) -> bool:
     try:
         media.write_poster(work, poster_work)
         info = media.probe(work)
-        with work.open("rb") as handle:
-            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        digest = media_store.file_sha256(work)
         size = work.stat().st_size
         relative = film_path(film)
         poster = relative.with_suffix(".jpg")
