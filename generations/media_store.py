@@ -150,6 +150,20 @@ def store(
     )
 
 
+def store_video(
+    video: Path, name: str, poster: Path, poster_name: str, *, sha256: str
+) -> None:
+    """The poster, then the video, into storage; a failure leaves neither (and
+    raises). The caller saves the row naming them only after this returns, so a
+    row never names a file that is not whole in storage (downloads and films)."""
+    try:
+        store(poster, poster_name, content_type="image/jpeg")
+        store(video, name, content_type="video/mp4", sha256=sha256)
+    except Exception:
+        remove(poster_name, name)
+        raise
+
+
 def save_bytes(name: str, data: bytes) -> str:
     """Write small contents (an input frame) under ``name``; returns the name
     the storage used (local disk picks another if ``name`` was taken)."""
@@ -257,6 +271,12 @@ def open_stream(name: str) -> Iterator[IO[bytes]]:
         yield body
     finally:
         body.close()
+
+
+def file_sha256(path: Path) -> str:
+    """A local file's sha256 (what ``store`` records and ``sha256_of`` checks)."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def sha256_of(name: str) -> str:

@@ -89,7 +89,7 @@ def create_backup(*, destination: Path, now: dt.datetime | None = None) -> Path:
             "engine": kind,
             "database": {
                 "file": database_file,
-                "sha256": file_sha256(partial / database_file),
+                "sha256": media_store.file_sha256(partial / database_file),
             },
             "media": files,
             "media_location": media_store.describe(),
@@ -147,15 +147,6 @@ def _copy_hashing(source: Path, target: Path) -> tuple[str, int]:
             writer.write(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
-
-
-def file_sha256(path: Path) -> str:
-    """A local file's sha256, read in chunks (backups and the media migration)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as reader:
-        while chunk := reader.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def prune(*, destination: Path, keep: int) -> list[Path]:
@@ -225,12 +216,12 @@ def check_backup(source: Path, manifest: dict[str, Any]) -> None:
     database = source / manifest["database"]["file"]
     if (
         not database.is_file()
-        or file_sha256(database) != manifest["database"]["sha256"]
+        or media_store.file_sha256(database) != manifest["database"]["sha256"]
     ):
         raise BackupError(f"{database} is missing or damaged")
     for item in manifest["media"]:
         path = source / MEDIA_DIR / item["path"]
-        if not path.is_file() or file_sha256(path) != item["sha256"]:
+        if not path.is_file() or media_store.file_sha256(path) != item["sha256"]:
             raise BackupError(f"{path} is missing or damaged")
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from generations import images, media_store
 from generations.models import InputImage, VideoAsset
-from generations.ops.backup import file_sha256
 
 
 class MigrationRefused(Exception):
@@ -88,7 +87,7 @@ def _migrate_one(
         else:
             report.problems.append(f"{name}: missing locally and in the bucket")
         return
-    digest = file_sha256(path)
+    digest = media_store.file_sha256(path)
     if recorded and recorded != digest:
         report.problems.append(f"{name}: differs from its recorded sha256")
         return

@@ -213,16 +213,9 @@ def _store(task: GenerationTask, url: str) -> VideoAsset:
 def _store_pair(
     video: Path, name: str, poster: Path, poster_name: str, digest: str
 ) -> None:
-    """The poster, then the video, into storage; a failure leaves neither.
-
-    The caller saves the row only after this returns, so a row never names a file
-    that is not whole in storage.
-    """
     try:
-        media_store.store(poster, poster_name, content_type="image/jpeg")
-        media_store.store(video, name, content_type="video/mp4", sha256=digest)
+        media_store.store_video(video, name, poster, poster_name, sha256=digest)
     except Exception as exc:
-        media_store.remove(poster_name, name)
         log.warning("storing the video failed: %s", type(exc).__name__)
         raise DownloadError(
             f"storing the video failed ({type(exc).__name__})"

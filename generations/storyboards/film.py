@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,13 +99,13 @@ def stitch_film(film_id: int) -> bool:
     try:
         media.write_poster(work, poster_work)
         info = media.probe(work)
-        with work.open("rb") as handle:
-            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        digest = media_store.file_sha256(work)
         size = work.stat().st_size
         relative = film_path(film)
         poster = relative.with_suffix(".jpg")
-        media_store.store(poster_work, str(poster), content_type="image/jpeg")
-        media_store.store(work, str(relative), content_type="video/mp4", sha256=digest)
+        media_store.store_video(
+            work, str(relative), poster_work, str(poster), sha256=digest
+        )
     finally:
         work.unlink(missing_ok=True)
         poster_work.unlink(missing_ok=True)

@@ -126,15 +126,15 @@ def download_response(
     """A browser's "save the video": from a bucket, a redirect to a short-lived
     pre-signed URL (the bytes do not pass through us; the caller has checked the
     permission); on local disk, the ranged answer with Content-Disposition."""
-    if not media_store.exists(name or ""):
-        raise Http404("The file is missing.")
     url = media_store.download_url(
         name or "", download_name=download_name, content_type=content_type
     )
-    if url is None:
+    if url is None:  # local disk: the ranged answer 404s a missing file itself
         return ranged_file_response(
             request, name, content_type, download_name=download_name
         )
+    if not media_store.exists(name or ""):
+        raise Http404("The file is missing.")
     redirect = HttpResponseRedirect(url)
     redirect["Cache-Control"] = "private, no-store"
     return redirect
