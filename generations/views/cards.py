@@ -17,6 +17,9 @@ from generations.models import IN_FLIGHT_STATES, GenerationTask, State
 from generations.params import GenerationParams
 from generations.pipeline import schedule
 
+# The Studio page; its partials render the cards (the page's and the live poll's).
+STUDIO_TEMPLATE = "generations/dashboard.html"
+
 # Progress is an estimate from the documented generation times; it never claims
 # to be done before the video is in our storage.
 PROGRESS_CAP = 95

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, F
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import trigger_client_event
 
-from generations import credits, forms, security, services
+from generations import credits, forms, services
 from generations.apixo import contract
 from generations.models import (
-    IN_FLIGHT_STATES,
     GenerationTask,
     InputImage,
     Kind,
@@ -29,15 +25,12 @@ from generations.models import (
 )
 from generations.ops import queue
 from generations.params import GenerationParams
-from generations.views.cards import TaskCard, batch_summaries, cards_of
+from generations.views.cards import STUDIO_TEMPLATE, TaskCard, cards_of
 from generations.views.common import AuthedHttpRequest, own_task_or_404
+from generations.views.live import credits_changed, live_context
 
-TEMPLATE = "generations/dashboard.html"
+TEMPLATE = STUDIO_TEMPLATE
 PAGE_SIZE = 30
-# A worker may commit a change stamped a moment before our query ran: asking again
-# from a little earlier re-sends a card now and then but never misses one.
-SINCE_OVERLAP = dt.timedelta(seconds=2)
-MAX_CHANGED_CARDS = 100
 # A frame within 3 % of an aspect ratio counts as that shape (no visible crop).
 SHAPE_TOLERANCE = 0.03
 
@@ -138,7 +131,14 @@ def _page_context(
     newest_page: bool = True,
 ) -> dict[str, Any]:
     now = timezone.now()
-    context = _live_context(request, now, after=_after(tasks) if newest_page else None)
+    context = live_context(
+        request,
+        now,
+        after=_after(tasks) if newest_page else None,
+        # A card shown in flight is followed even if the count, read after the
+        # cards, says it has finished since.
+        watching=any(task.in_flight for task in tasks),
+    )
     context.update(
         form=form,
         cards=cards_of(tasks, now),
@@ -163,27 +163,6 @@ def aspect_table() -> dict[str, Any]:
 
 def _after(tasks: list[GenerationTask]) -> int:
     return max((task.pk for task in tasks), default=0)
-
-
-def _live_context(
-    request: AuthedHttpRequest, now: dt.datetime, *, after: int | None
-) -> dict[str, Any]:
-    """What the list's live header needs: running count and the next poll URL;
-    and how many of those are queued (the queue panel's total), from the same
-    grouped count."""
-    by_state = dict(
-        GenerationTask.objects.in_task_list_of(request.user)
-        .filter(state__in=IN_FLIGHT_STATES)
-        .values_list("state")
-        .annotate(tasks=Count("pk"))
-        .order_by()
-    )
-    return {
-        "running": sum(by_state.values()),
-        "queued": by_state.get(State.QUEUED, 0),
-        "since": int((now - SINCE_OVERLAP).timestamp() * 1000),
-        "after": after,
-    }
 
 
 @login_required
@@ -271,7 +250,7 @@ def task_create(request: AuthedHttpRequest) -> HttpResponse:
     now = timezone.now()
     context = _page_context(request, fresh, [])
     context.update(
-        _live_context(request, now, after=max(t.pk for t in created)),
+        live_context(request, now, after=max(t.pk for t in created)),
         new_cards=cards_of(created, now),
     )
     return render(request, f"{TEMPLATE}#created", context)
@@ -309,107 +288,6 @@ def _form_error(request: AuthedHttpRequest, form: forms.GenerationForm) -> HttpR
     return render(request, TEMPLATE, context, status=422)
 
 
-def parse_since(value: str) -> dt.datetime | None:
-    """``since`` as epoch milliseconds or an ISO 8601 timestamp."""
-    if not value:
-        return None
-    if value.isdecimal():
-        try:
-            moment = dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
-            return security.bounded_moment(moment)
-        except (OverflowError, ValueError, OSError):
-            return None
-    try:
-        moment = dt.datetime.fromisoformat(value.replace(" ", "+"))
-        return security.bounded_moment(moment)
-    except ValueError:  # security.UnboundedInput too
-        return None
-
-
-@login_required
-@require_GET
-def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
-    """One poll per tab: the list header, plus only the cards that changed."""
-    since = parse_since(request.GET.get("since", ""))
-    after_raw = request.GET.get("after", "")
-    if since is None or (after_raw and not forms.is_id(after_raw)):
-        return HttpResponseBadRequest("since must be epoch ms or ISO 8601")
-    after = int(after_raw) if after_raw else None
-    now = timezone.now()
-    mine = GenerationTask.objects.filter(owner_id=request.user.pk).select_related(
-        "video"
-    )
-    # Two index-friendly queries rather than one OR (which scans every task of the
-    # member): changed since the last poll (owner, updated_at), and new (owner, id).
-    # Ordered along (owner, updated_at): ordered by id, a poll in which nothing
-    # changed (most polls) would walk every task the member ever made.
-    found = {
-        task.pk: task
-        for task in mine.filter(updated_at__gt=since).order_by("-updated_at", "-id")[
-            :MAX_CHANGED_CARDS
-        ]
-    }
-    if after is not None:
-        found.update(
-            (task.pk, task)
-            for task in mine.filter(pk__gt=after).order_by("-id")[:MAX_CHANGED_CARDS]
-        )
-    rows = sorted(found.values(), key=lambda task: -task.pk)[:MAX_CHANGED_CARDS]
-    new = [t for t in rows if after is not None and t.pk > after and not t.hidden]
-    changed = [t for t in rows if after is None or t.pk <= after]
-    ticking = [t for t in _at_provider(request) if t.pk not in found]
-    next_after = max([after or 0, *(t.pk for t in new)]) if after is not None else None
-    context = _live_context(request, now, after=next_after)
-    finished = [t for t in rows if t.state == State.SUCCEEDED and not t.hidden]
-    if finished and hasattr(finished[0], "video"):
-        # A video that just finished plays large at once (rows are newest first).
-        context.update(player=finished[0], player_oob=True)
-    context.update(
-        new_cards=cards_of(new, now),
-        changed_cards=[TaskCard(t, now) for t in changed if not t.hidden],
-        # A changed card's batch line follows (a new batch brings its own).
-        changed_batches=[
-            summary
-            for batch, summary in batch_summaries(changed).items()
-            if not any(t.batch == batch for t in new)
-        ],
-        hidden_ids=[t.pk for t in changed if t.hidden],
-        # Unchanged cards at the provider: only their clock and estimate.
-        ticking_cards=[TaskCard(t, now) for t in ticking],
-        oob_balance=bool(rows or ticking),
-    )
-    response = render(request, f"{TEMPLATE}#refresh", context)
-    # A new task holds credits, a finished one captures or refunds them.
-    moved = bool(new) or any(task.is_terminal for task in changed)
-    return _credits_changed(response) if moved else response
-
-
-def _at_provider(request: AuthedHttpRequest) -> list[GenerationTask]:
-    """The member's cards at the provider, with only what their clock and
-    estimate need (``TaskCard.elapsed_label``, ``progress``, ``eta_label``).
-
-    They come on every poll, changed or not: their progress and estimate are the
-    server's and move with time (a queued card's estimate does not move). A card
-    whose row did not change gets only those (the ``card_tick`` partial), not
-    the whole card again.
-    """
-    tasks = (
-        GenerationTask.objects.in_task_list_of(request.user)
-        .filter(state__in=IN_FLIGHT_STATES, submitted_at__isnull=False)
-        .only("id", "state", "duration", "created_at", "submitted_at", "finished_at")
-    )
-    # Newest first by "id + 0", not "id": SQLite would otherwise walk the
-    # member's (owner, id) index through every task they ever made to find the
-    # few in flight; this way it reads them through (owner, state, hidden) and
-    # sorts those few.
-    return list(tasks.order_by((F("id") + 0).desc())[:MAX_CHANGED_CARDS])
-
-
-def _credits_changed(response: HttpResponse) -> HttpResponse:
-    """Tell the create form that the balance moved (its "Balance after" follows)."""
-    return trigger_client_event(response, "credits-changed", after="settle")
-
-
 def _card_response(
     request: AuthedHttpRequest, task: GenerationTask, status: int = 200
 ) -> HttpResponse:
@@ -417,7 +295,7 @@ def _card_response(
     task.refresh_from_db()
     context = {"card": TaskCard(task, timezone.now()), "oob_balance": True}
     response = render(request, f"{TEMPLATE}#card_changed", context, status=status)
-    return _credits_changed(response)
+    return credits_changed(response)
 
 
 @login_required
@@ -468,10 +346,10 @@ def _retry_answer(
     now = timezone.now()
     new_cards = [TaskCard(new_task, now)] if new_task else []
     # Keep polling for cards this tab has not seen: only a new task moves `after`.
-    context = _live_context(request, now, after=new_task.pk if new_task else None)
+    context = live_context(request, now, after=new_task.pk if new_task else None)
     context.update(new_cards=new_cards, live_oob=new_task is not None)
     response = render(request, f"{TEMPLATE}#retried", context, status=status)
-    return _credits_changed(response)
+    return credits_changed(response)
 
 
 @login_required

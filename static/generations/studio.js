@@ -388,6 +388,19 @@
     if (panel && !panel.querySelector(".queue-row")) { panel.remove(); }
   }
 
+  /* ---------- The live poll tells what this page shows in flight ---------- */
+
+  // "12.queued,13.generating", newest first: the server re-sends any of these
+  // whose state moved, however late its change was committed.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (!elt || elt.id !== "task-live") { return; }
+    var watch = $$('#task-cards > .task-card[data-in-flight="1"]').map(function (card) {
+      return card.id.replace("task-", "") + "." + card.getAttribute("data-state");
+    });
+    if (watch.length) { event.detail.parameters.watch = watch.join(","); }
+  });
+
   /* ---------- Wiring: only what was swapped in ---------- */
 
   htmx.onLoad(function (root) {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import time
 from itertools import pairwise
 from typing import Any
@@ -75,3 +77,34 @@ def test_it_retries_a_failed_task_from_its_card(
     retry = GenerationTask.objects.exclude(pk=task.pk).get()
     assert retry.retry_of_id == task.pk
     expect(page.locator("#credit-balance strong")).to_have_text(str(1000 - retry.cost))
+
+
+def test_a_card_finishes_on_the_page_however_late_its_change_was_committed(
+    page: Page, live_server: Any, alice: Any
+) -> None:
+    params = services.GenerationParams(prompt="A kite over the dunes", duration=4)
+    [task] = services.create_generations(owner=alice, variants=[params])
+    GenerationTask.objects.filter(pk=task.pk).update(
+        state=State.DOWNLOADING, submitted_at=timezone.now()
+    )
+    log_in(page, live_server)
+    card = page.locator(f"#task-{task.pk}")
+    expect(card).to_have_attribute("data-state", "downloading")
+    watches: list[str] = []
+    page.on(
+        "request",
+        lambda r: watches.append(r.url) if "/tasks/refresh/" in r.url else None,
+    )
+    # Committed with a stamp older than any poll's window (a slow worker).
+    GenerationTask.objects.filter(pk=task.pk).update(
+        state=State.FAILED,
+        fail_code="GENERATION_FAILED",
+        finished_at=timezone.now(),
+        updated_at=timezone.now() - dt.timedelta(minutes=10),
+    )
+    credits.release_for_task(task.pk)
+    expect(card).to_have_attribute("data-state", "failed", timeout=8000)
+    expect(page.locator("#credit-balance strong")).to_have_text("1000")
+    assert any(f"watch={task.pk}.downloading" in url for url in watches), watches
+    # Nothing left in flight on the page: the polling stops.
+    expect(page.locator("#task-live")).not_to_have_attribute("hx-get", re.compile("."))
