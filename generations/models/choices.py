@@ -24,6 +24,9 @@ class State(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+# Each state's label (lazy): GenerationTask.get_state_display reads it.
+STATE_LABELS = dict(State.choices)
+
 # The state sets: every other module names these, never a literal of its own.
 TERMINAL_STATES = frozenset({State.SUCCEEDED, State.FAILED, State.CANCELLED})
 IN_FLIGHT_STATES = frozenset(set(State) - TERMINAL_STATES)

@@ -20,6 +20,7 @@ from generations.models.choices import (
     PROVIDER_SLOT_STATES,
     RESUBMITTED_AS_MESSAGE,
     RESUBMITTED_MESSAGE,
+    STATE_LABELS,
     STOPPED_BY_STAFF_MESSAGE,
     TERMINAL_STATES,
     AspectRatio,
@@ -265,6 +266,12 @@ class GenerationTask(models.Model):
 
     def __str__(self) -> str:
         return f"Task {self.pk} ({self.state})"
+
+    def get_state_display(self) -> str:  # type: ignore[no-redef]
+        """The state's label, as Django's own method gives it, from a table: that
+        one rebuilds the field's choices on every call, and a list of cards or
+        rows calls it once each."""
+        return str(STATE_LABELS.get(self.state, self.state))
 
     @property
     def is_terminal(self) -> bool:

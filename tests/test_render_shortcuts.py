@@ -1,0 +1,53 @@
+"""The render shortcuts the card lists take give what Django's own would."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import Model
+from django.template import Context, Template
+from django.template.defaultfilters import truncatechars
+from django.utils import translation
+
+from generations.models import GenerationTask, State
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+@pytest.mark.parametrize("state", list(State))
+def test_the_state_label_is_djangos(state: str, language: str) -> None:
+    task = GenerationTask(state=state)
+    field = GenerationTask._meta.get_field("state")
+    with translation.override(language):
+        djangos = Model._get_FIELD_display(task, field)  # type: ignore[attr-defined]
+        assert task.get_state_display() == djangos
+    assert GenerationTask(state="not-a-state").get_state_display() == "not-a-state"
+
+
+def clip(text: str, length: str = "10") -> str:
+    template = Template("{% load clip %}{{ text|clip:" + length + " }}")
+    return template.render(Context({"text": text}))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "short",
+        "exactly 10",
+        "eleven char",
+        "A lighthouse in a storm, slow dolly in",
+        "Маяк в шторм, медленный наезд камеры",
+        "e\u0301" * 12,  # combining accents count for nothing
+        "e\u0301" * 5,  # composed (NFC), as Django gives it back
+        "<b>tags</b> & amps are escaped",
+    ],
+)
+def test_clip_is_truncatechars(text: str) -> None:
+    django = Template("{{ text|truncatechars:10 }}").render(Context({"text": text}))
+    assert clip(text) == django
+    assert truncatechars(text, 10) == clip(text).replace("&amp;", "&").replace(
+        "&lt;", "<"
+    ).replace("&gt;", ">")
+
+
+def test_clip_keeps_a_text_with_a_bad_length() -> None:
+    assert clip("long enough to cut", '"x"') == "long enough to cut"
