@@ -20,7 +20,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from generations.benchmarks import seed
-from generations.models import GenerationTask
+from generations.models import IN_FLIGHT_STATES, GenerationTask
+from generations.views.dashboard import PAGE_SIZE
 
 CHANGED_CARDS = 3
 
@@ -106,7 +107,7 @@ def time_pages(people: dict[str, Any], detail_id: int, runs: int) -> dict[str, A
     staff = Client(HTTP_HOST="localhost")
     staff.force_login(people["staff"])
     # A typical poll: of the member's 50 cards in flight, 3 changed since the last
-    # poll (2 s ago).
+    # poll (2 s ago); the page shows the newest 30 and sends their states.
     since = int(timezone.now().timestamp() * 1000)
     changed = GenerationTask.objects.filter(
         owner=people["members"][0], state__in=seed.IN_FLIGHT
@@ -115,10 +116,17 @@ def time_pages(people: dict[str, Any], detail_id: int, runs: int) -> dict[str, A
         updated_at=timezone.now() + dt.timedelta(seconds=1)
     )
     newest = GenerationTask.objects.order_by("-id").values_list("id", flat=True)[0]
+    # The page's watch: the states of the cards it shows in flight (studio.js).
+    shown = GenerationTask.objects.in_task_list_of(people["members"][0]).order_by("-id")
+    watch = ",".join(
+        f"{pk}.{state}"
+        for pk, state in shown.values_list("pk", "state")[:PAGE_SIZE]
+        if state in IN_FLIGHT_STATES
+    )
     pages: dict[str, Callable[[], Any]] = {
         "dashboard": lambda: member.get("/"),
         "refresh": lambda: member.get(
-            f"/tasks/refresh/?since={since}&after={newest}",
+            f"/tasks/refresh/?since={since}&after={newest}&watch={watch}",
             HTTP_HX_REQUEST="true",
         ),
         "gallery": lambda: member.get("/gallery/"),
