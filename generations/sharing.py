@@ -15,13 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q, QuerySet
@@ -32,6 +30,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from generations import windows
 from generations.models import (
     Collection,
     CollectionItem,
@@ -55,6 +54,7 @@ DEFAULT_EXPIRY = "7d"
 # tokens never count, so watching and seeking (many Range requests) costs nothing.
 LOOKUP_FAILURE_LIMIT = 60
 LOOKUP_WINDOW_SECONDS = 600
+LOOKUP_MISS_PREFIX = "share-lookup-miss"
 
 
 class SharingRefused(PermissionDenied):
@@ -366,31 +366,14 @@ def _limits() -> tuple[int, int]:
     )
 
 
-def _bucket(address: str) -> tuple[str, int]:
-    """The cache key of this address's current window and the seconds it has left."""
-    _limit, window = _limits()
-    now = int(time.time())
-    digest = hashlib.sha256(address.encode()).hexdigest()[:32]
-    key = f"share-lookup-miss:{now // window}:{digest}"
-    return key, window - now % window
-
-
 def lookup_retry_after(address: str) -> int | None:
     """Seconds to wait if ``address`` used up its failed lookups, else None."""
-    limit, _window = _limits()
-    key, left = _bucket(address)
-    return left if int(cache.get(key, 0)) >= limit else None
+    limit, window = _limits()
+    failed, left = windows.counted(LOOKUP_MISS_PREFIX, address, window)
+    return left if failed >= limit else None
 
 
 def record_failed_lookup(address: str) -> int:
     """Count one lookup of an unknown token; returns the count in this window."""
-    key, left = _bucket(address)
-    cache.add(key, 0, timeout=left + 1)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr: a new window began
-        cache.set(key, 1, timeout=left + 1)
-        return 1
-    # Some backends reset the expiry on incr; the window's end is what counts.
-    cache.touch(key, timeout=left + 1)
-    return int(count)
+    _limit, window = _limits()
+    return windows.count(LOOKUP_MISS_PREFIX, address, window)[0]

@@ -7,16 +7,14 @@ limited per token (or per member for the session).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
-from generations import security
+from generations import security, windows
 from generations.api import tokens
 from generations.api.problems import Problem
 from generations.models.api import ApiToken, Scope
@@ -39,19 +37,10 @@ def rate_limit() -> int:
 
 def check_rate(principal: str) -> None:
     """A fixed window per principal; raises Problem(429) with Retry-After."""
-    now = time.time()
-    window = int(now // RATE_WINDOW_SECONDS)
-    key = f"api-rate:{principal}:{window}"
-    cache.add(key, 0, RATE_WINDOW_SECONDS * 2)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, RATE_WINDOW_SECONDS * 2)
-        count = 1
-    if count > rate_limit():
-        retry = int((window + 1) * RATE_WINDOW_SECONDS - now) + 1
+    made, left = windows.count("api-rate", principal, RATE_WINDOW_SECONDS)
+    if made > rate_limit():
         raise Problem(
-            429, "Rate limit exceeded for this token; slow down.", retry_after=retry
+            429, "Rate limit exceeded for this token; slow down.", retry_after=left
         )
 
 
