@@ -74,19 +74,15 @@ def staff(django_user_model: Any) -> Any:
 def browser_type_launch_args(
     browser_type_launch_args: dict[str, Any],
 ) -> dict[str, Any]:
+    from generations.management.commands._screenshots_browser import CHROMIUM_ARGS
+
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make test installs it)")
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
+        # The same flags as `manage.py screenshots` (no network of its own).
+        "args": CHROMIUM_ARGS,
     }
 
 
