@@ -88,6 +88,25 @@ def available_items(collection: Collection) -> QuerySet[CollectionItem]:
     )
 
 
+def available_task_ids(
+    owner: User, collections: Iterable[Collection]
+) -> dict[int, list[int]]:
+    """For each of ``owner``'s collections, the tasks of the items that can be
+    shown now, in order: ``available_items`` for many collections, in one query."""
+    found: dict[int, list[int]] = {
+        c.pk: [] for c in collections if c.owner_id == owner.pk
+    }
+    rows = (
+        CollectionItem.objects.filter(collection_id__in=found)
+        .filter(in_gallery_q(owner.pk, "video__task__"))
+        .order_by("position", "id")
+        .values_list("collection_id", "video__task_id")
+    )
+    for collection_id, task_id in rows:
+        found[collection_id].append(task_id)
+    return found
+
+
 # --- Collections --------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from generations import logging as seedance_logging
 from generations.api import tokens
 from generations.models import GenerationTask, LedgerEntry, State
-from tests.factories import make_finished_task, queue_task, video_bytes
+from tests.factories import collection_of, make_finished_task, queue_task, video_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -554,3 +554,32 @@ def test_it_sends_a_test_event_and_rotates_from_the_page(
     assert endpoint.secret != old
     assert client.get("/api/webhooks/").context["new_secret"] == endpoint.secret
     assert client.get("/api/webhooks/").context["new_secret"] == ""
+
+
+@pytest.mark.django_db
+def test_it_lists_collections_with_only_the_videos_they_show(
+    client: Client, alice: Any, bob: Any, django_assert_max_num_queries: Any
+) -> None:
+    first, second = make_finished_task(alice), make_finished_task(alice)
+    theirs = make_finished_task(bob)
+    review = collection_of(alice, second, first, theirs, title="Review")
+    empty = collection_of(alice, title="Empty")
+    collection_of(bob, theirs, title="Bob's")
+    token = token_for(alice, "read")
+    answer = call(client, "get", "/collections", token)
+    assert answer.status_code == 200
+    assert [(c["id"], c["task_ids"]) for c in answer.json()] == [
+        (empty.pk, []),
+        (review.pk, [second.pk, first.pk, theirs.pk]),  # in the collection's order
+    ]
+    # Bob makes his video private: it leaves Alice's collection as it would her page.
+    GenerationTask.objects.filter(pk=theirs.pk).update(is_private=True)
+    answer = call(client, "get", "/collections", token)
+    assert answer.json()[1]["task_ids"] == [second.pk, first.pk]
+    # One query for the items, however many collections.
+    with django_assert_max_num_queries(99) as few:
+        call(client, "get", "/collections", token)
+    for i in range(5):
+        collection_of(alice, first, title=f"More {i}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(call(client, "get", "/collections", token).json()) == 7

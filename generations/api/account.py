@@ -127,18 +127,15 @@ def revoke_link(request: HttpRequest, link_id: int) -> HttpResponse:
 )
 def list_collections(request: HttpRequest) -> list[dict[str, Any]]:
     user = auth.require(request, Scope.READ)
-    out = []
-    for collection in user.collections.order_by("-pk")[:200]:
-        task_ids = sharing.available_items(collection).values_list(
-            "video__task_id", flat=True
-        )
-        out.append(
-            {
-                "id": collection.pk,
-                "title": collection.title,
-                "description": collection.description,
-                "created_at": collection.created_at,
-                "task_ids": list(task_ids),
-            }
-        )
-    return out
+    collections = list(user.collections.order_by("-pk")[:200])
+    shown = sharing.available_task_ids(user, collections)
+    return [
+        {
+            "id": collection.pk,
+            "title": collection.title,
+            "description": collection.description,
+            "created_at": collection.created_at,
+            "task_ids": shown[collection.pk],
+        }
+        for collection in collections
+    ]
