@@ -18,7 +18,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from generations import media_store, services, sharing
+from generations import media_store, services, sharing, windows
 from generations.models import Collection, GenerationTask, ShareLink
 from tests.factories import (
     body,
@@ -346,7 +346,7 @@ def test_it_starts_a_new_window_after_the_old_one(
 ) -> None:
     settings.SHARE_LOOKUP_FAILURE_LIMIT = 2
     now = [1_000_000_200.0]
-    monkeypatch.setattr(sharing.time, "time", lambda: now[0])
+    monkeypatch.setattr(windows.time, "time", lambda: now[0])
     for _ in range(2):
         assert client.get("/s/nope/").status_code == 404
     assert client.get("/s/nope/").status_code == 429

@@ -66,24 +66,20 @@ def test_a_watched_card_comes_back_however_early_its_change_was_stamped(
 
 
 @pytest.mark.django_db
-def test_it_keeps_polling_while_the_page_shows_a_card_in_flight(
+def test_the_poll_that_brings_the_last_card_home_ends_the_polling(
     client: Any, alice: Any
 ) -> None:
     task = queue(alice, state=State.DOWNLOADING, submitted_at=timezone.now())
     finish_stamped_long_ago(task)
     client.force_login(alice)
-    since = timezone.now()
-    watching = header(
-        poll(
-            client, since=since, after=task.pk, watch=f"{task.pk}.downloading"
-        ).content.decode()
-    )
-    # Nothing runs, but the page showed one running: one more poll follows.
-    assert 'data-running="0"' in watching
-    assert 'hx-trigger="every 2s"' in watching
-    # The next poll's page shows it finished (no watch): the polling stops.
-    settled = header(poll(client, since=since, after=task.pk).content.decode())
-    assert "hx-trigger" not in settled
+    page = poll(
+        client, since=timezone.now(), after=task.pk, watch=f"{task.pk}.downloading"
+    ).content.decode()
+    # Counted before the cards were read: nothing in flight, and the card the page
+    # still showed downloading comes in its final state with this very answer.
+    assert 'data-state="failed"' in page
+    assert 'data-running="0"' in header(page)
+    assert "hx-trigger" not in header(page)
 
 
 @pytest.mark.django_db

@@ -121,8 +121,9 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("watch must be id.state pairs, comma-separated")
     after = int(after_raw) if after_raw else None
     now = timezone.now()
-    # What is in flight is read before what changed: a change committed between
-    # the reads is in the second, or seen by the next poll's watch.
+    # What is in flight is counted and read before what changed: a change
+    # committed between the reads is in the second, or seen by the next poll's
+    # watch; and the polling stops only once the count found nothing in flight.
     by_state = in_flight_counts(request)
     flight = _in_flight(request)
     mine = GenerationTask.objects.filter(owner_id=request.user.pk).select_related(
@@ -163,9 +164,9 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
     changed = [t for t in rows if after is None or t.pk <= after]
     ticking = [t for t in flight if t.submitted_at and t.pk not in found]
     next_after = max([after or 0, *(t.pk for t in new)]) if after is not None else None
-    context = live_context(
-        request, now, after=next_after, by_state=by_state, watching=bool(watched)
-    )
+    # Counted before the cards were read: "none in flight" means every card
+    # the page shows in flight has just been sent in its final state.
+    context = live_context(request, now, after=next_after, by_state=by_state)
     finished = [t for t in rows if t.state == State.SUCCEEDED and not t.hidden]
     if finished and hasattr(finished[0], "video"):
         # A video that just finished plays large at once (rows are newest first).
