@@ -51,3 +51,15 @@ def test_clip_is_truncatechars(text: str) -> None:
 
 def test_clip_keeps_a_text_with_a_bad_length() -> None:
     assert clip("long enough to cut", '"x"') == "long enough to cut"
+
+
+def test_our_templates_shorten_text_with_clip_only() -> None:
+    from django.conf import settings
+
+    base = settings.BASE_DIR / "templates"
+    slow = [
+        str(path.relative_to(base))
+        for path in base.rglob("*.html")
+        if "|truncatechars:" in path.read_text()
+    ]
+    assert slow == []
