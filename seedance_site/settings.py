@@ -158,6 +158,10 @@ MIDDLEWARE = [
     "generations.middleware.HtmxLoginRedirectMiddleware",
 ]
 
+# Django's form renderer, with its plain inputs written in Python (the create
+# form's 27 radio and check boxes; generations/form_rendering.py).
+FORM_RENDERER = "generations.form_rendering.FormRenderer"
+
 ROOT_URLCONF = "seedance_site.urls"
 WSGI_APPLICATION = "seedance_site.wsgi.application"
 
