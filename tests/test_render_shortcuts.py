@@ -63,3 +63,37 @@ def test_our_templates_shorten_text_with_clip_only() -> None:
         if "|truncatechars:" in path.read_text()
     ]
     assert slow == []
+
+
+@pytest.mark.parametrize("prefix", ["/", "/studio/"])
+def test_a_cards_links_are_what_reverse_gives(prefix: str) -> None:
+    import datetime as dt
+
+    from django.urls import get_script_prefix, reverse, set_script_prefix
+
+    from generations.views.cards import CardLinks, TaskCard
+
+    names = {
+        "cancel_url": "task_cancel",
+        "move_top_url": "task_move_top",
+        "retry_url": "task_retry",
+        "hide_url": "task_hide",
+        "detail_url": "video_detail",
+        "player_url": "task_player",
+        "poster_url": "video_poster",
+        "continue_url": "video_continue",
+    }
+    before = get_script_prefix()
+    set_script_prefix(prefix)
+    try:
+        now = dt.datetime.now(dt.UTC)
+        shared = CardLinks.build()
+        for pk in (7, 918273645, 12345678901):
+            task = GenerationTask(pk=pk, state=State.QUEUED)
+            for card in (TaskCard(task, now, links=shared), TaskCard(task, now)):
+                for attribute, name in names.items():
+                    expected = reverse(name, args=[pk])
+                    assert getattr(card, attribute) == expected
+                    assert expected.startswith(prefix)
+    finally:
+        set_script_prefix(before)

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -16,6 +17,7 @@ from generations.durations import format_seconds
 from generations.models import IN_FLIGHT_STATES, GenerationTask, State
 from generations.params import GenerationParams
 from generations.pipeline import schedule
+from generations.views.common import url_pattern
 
 # The Studio page; its partials render the cards (the page's and the live poll's).
 STUDIO_TEMPLATE = "generations/dashboard.html"
@@ -95,11 +97,40 @@ def batch_summaries(tasks: list[GenerationTask]) -> dict[uuid.UUID, BatchSummary
 def cards_of(tasks: list[GenerationTask], now: dt.datetime) -> list[TaskCard]:
     """Cards newest first; the first card of each batch carries its summary."""
     summaries = batch_summaries(tasks)
+    links = CardLinks.build() if tasks else None
     cards = []
     for task in tasks:
         head = summaries.pop(task.batch, None) if task.batch else None
-        cards.append(TaskCard(task, now, batch_head=head))
+        cards.append(TaskCard(task, now, batch_head=head, links=links))
     return cards
+
+
+@dataclass(frozen=True)
+class CardLinks:
+    """A card's links as ``{pk}`` patterns: reversed once for a list of cards."""
+
+    cancel: str
+    move_top: str
+    retry: str
+    hide: str
+    detail: str
+    player: str
+    poster: str
+    continue_from: str
+
+    @classmethod
+    def build(cls) -> CardLinks:
+        names = (
+            "task_cancel",
+            "task_move_top",
+            "task_retry",
+            "task_hide",
+            "video_detail",
+            "task_player",
+            "video_poster",
+            "video_continue",
+        )
+        return cls(*(url_pattern(name) for name in names))
 
 
 @dataclass(frozen=True)
@@ -107,6 +138,46 @@ class TaskCard:
     task: GenerationTask
     now: dt.datetime
     batch_head: BatchSummary | None = None
+    links: CardLinks | None = None  # built for this card alone if not given
+
+    @cached_property
+    def _links(self) -> CardLinks:
+        return self.links or CardLinks.build()
+
+    def _link(self, pattern: str) -> str:
+        return pattern.format(pk=self.task.pk)
+
+    @property
+    def cancel_url(self) -> str:
+        return self._link(self._links.cancel)
+
+    @property
+    def move_top_url(self) -> str:
+        return self._link(self._links.move_top)
+
+    @property
+    def retry_url(self) -> str:
+        return self._link(self._links.retry)
+
+    @property
+    def hide_url(self) -> str:
+        return self._link(self._links.hide)
+
+    @property
+    def detail_url(self) -> str:
+        return self._link(self._links.detail)
+
+    @property
+    def player_url(self) -> str:
+        return self._link(self._links.player)
+
+    @property
+    def poster_url(self) -> str:
+        return self._link(self._links.poster)
+
+    @property
+    def continue_url(self) -> str:
+        return self._link(self._links.continue_from)
 
     @property
     def tone(self) -> str:

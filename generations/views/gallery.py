@@ -39,6 +39,7 @@ from generations.views.collections import chosen_collection
 from generations.views.common import (
     AuthedHttpRequest,
     own_task_or_404,
+    url_pattern,
     visible_video_task_or_404,
 )
 
@@ -51,11 +52,6 @@ ZIP_MAX = 50
 COLLECTIONS_SHOWN = 100
 
 
-# Reversing four URLs per tile costs more than the page's SQL: reverse each
-# once per request with a placeholder and format the rest.
-_PK_PLACEHOLDER = 918273645
-
-
 @dataclass(frozen=True)
 class UrlPatterns:
     detail: str
@@ -66,11 +62,7 @@ class UrlPatterns:
     @classmethod
     def build(cls) -> UrlPatterns:
         names = ("video_detail", "video_file", "video_poster", "video_favourite")
-        return cls(*(_pattern(name) for name in names))
-
-
-def _pattern(name: str) -> str:
-    return reverse(name, args=[_PK_PLACEHOLDER]).replace(str(_PK_PLACEHOLDER), "{pk}")
+        return cls(*(url_pattern(name) for name in names))
 
 
 @dataclass(frozen=True)

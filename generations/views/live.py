@@ -22,7 +22,13 @@ from django_htmx.http import trigger_client_event
 
 from generations import forms, security
 from generations.models import IN_FLIGHT_STATES, GenerationTask, State
-from generations.views.cards import STUDIO_TEMPLATE, TaskCard, batch_summaries, cards_of
+from generations.views.cards import (
+    STUDIO_TEMPLATE,
+    CardLinks,
+    TaskCard,
+    batch_summaries,
+    cards_of,
+)
 from generations.views.common import AuthedHttpRequest
 
 # A worker may commit a change stamped a moment before our query ran: asking again
@@ -167,13 +173,14 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
     # Counted before the cards were read: "none in flight" means every card
     # the page shows in flight has just been sent in its final state.
     context = live_context(request, now, after=next_after, by_state=by_state)
+    links = CardLinks.build() if changed else None
     finished = [t for t in rows if t.state == State.SUCCEEDED and not t.hidden]
     if finished and hasattr(finished[0], "video"):
         # A video that just finished plays large at once (rows are newest first).
         context.update(player=finished[0], player_oob=True)
     context.update(
         new_cards=cards_of(new, now),
-        changed_cards=[TaskCard(t, now) for t in changed if not t.hidden],
+        changed_cards=[TaskCard(t, now, links=links) for t in changed if not t.hidden],
         # A changed card's batch line follows (a new batch brings its own).
         changed_batches=[
             summary
