@@ -348,6 +348,10 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
+# Sessions are read from the cache (Redis when configured) and written to the cache
+# and the database: a page no longer starts with a database query, and a cache
+# that is down or flushed falls back to the database (nobody is signed out).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Same policy in development, so a violation shows up before production.
 SECURE_CSP: dict[str, Any] = {
     "default-src": [CSP.SELF],

@@ -101,3 +101,30 @@ def test_it_uses_no_inline_scripts_or_handlers(client: Any, alice: Any) -> None:
     for script in scripts:
         opening = script.split(">", 1)[0]
         assert "src=" in opening or 'type="application/json"' in opening
+
+
+@pytest.mark.django_db
+def test_a_session_is_read_from_the_cache_and_survives_losing_it(
+    client: Any, alice: Any
+) -> None:
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert (
+        client.post(
+            "/login/", {"username": "alice", "password": "alice-password"}
+        ).status_code
+        == 302
+    )
+    client.get("/credits/")
+    with CaptureQueriesContext(connection) as cached:
+        assert client.get("/credits/").status_code == 200
+    assert not any("django_session" in q["sql"] for q in cached.captured_queries)
+    cache.clear()  # Redis restarted empty, or evicted the key
+    with CaptureQueriesContext(connection) as fallen_back:
+        page = client.get("/credits/")
+    assert page.status_code == 200  # still signed in: read from the database
+    assert any("django_session" in q["sql"] for q in fallen_back.captured_queries)
+    client.post("/logout/")
+    assert client.get("/credits/").status_code == 302  # signed out everywhere
