@@ -68,7 +68,7 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
         tasks = tasks.filter(pk__lt=int(before))
     rows = list(tasks.select_related("video").order_by("-id")[: PAGE_SIZE + 1])
     context = _page_context(request, form, rows[:PAGE_SIZE], newest_page=not before)
-    context["player"] = _newest_result(request)
+    context["player"] = _newest_result(request, rows if not before else None)
     context["queue"], context["queue_total"] = queue.queue_of(
         request.user, queued=context["queued"]
     )
@@ -79,8 +79,19 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     return render(request, TEMPLATE, context)
 
 
-def _newest_result(request: AuthedHttpRequest) -> GenerationTask | None:
-    """The video that plays large beside the form when the Studio opens."""
+def _newest_result(
+    request: AuthedHttpRequest, newest: list[GenerationTask] | None = None
+) -> GenerationTask | None:
+    """The video that plays large beside the form when the Studio opens.
+
+    ``newest``: the member's newest tasks in their list (newest first, one more
+    than a page), when the caller has them: the newest finished video among them
+    is the answer, and if there is none and no older task, there is none at all.
+    """
+    if newest is not None:
+        done = next((t for t in newest if _has_video(t)), None)
+        if done is not None or len(newest) <= PAGE_SIZE:
+            return done
     return (
         GenerationTask.objects.filter(
             owner_id=request.user.pk,
@@ -94,12 +105,16 @@ def _newest_result(request: AuthedHttpRequest) -> GenerationTask | None:
     )
 
 
+def _has_video(task: GenerationTask) -> bool:
+    return task.state == State.SUCCEEDED and hasattr(task, "video")
+
+
 @login_required
 @require_GET
 def task_player(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """Play one of the member's finished videos large, without leaving the Studio."""
     task = own_task_or_404(request, pk)
-    if task.state != State.SUCCEEDED or not hasattr(task, "video"):
+    if not _has_video(task):
         raise Http404("This task has no video to play.")
     if not request.htmx:
         return redirect("video_detail", pk=task.pk)
