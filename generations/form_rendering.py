@@ -21,7 +21,9 @@ from django.template.defaultfilters import stringformat
 from django.utils.safestring import SafeData, SafeString, mark_safe
 
 WIDGETS = "django/forms/widgets/"
-# Each of these includes "django/forms/widgets/input.html" and nothing more.
+# Written here: the plain inputs, the radio and check box options, and the
+# select (with Django's own option template). Each of these includes
+# "django/forms/widgets/input.html" and nothing more.
 INPUTS = frozenset(
     f"{WIDGETS}{name}.html"
     for name in (
@@ -46,6 +48,8 @@ OPTIONS = frozenset(
     f"{WIDGETS}{name}.html" for name in ("radio_option", "checkbox_option")
 )
 INPUT_OPTION = f"{WIDGETS}input_option.html"
+SELECT = f"{WIDGETS}select.html"
+SELECT_OPTION = f"{WIDGETS}select_option.html"
 
 
 class FormRenderer(DjangoTemplates):
@@ -59,6 +63,10 @@ class FormRenderer(DjangoTemplates):
                 return SafeString(_input(widget).strip())
             if template_name in OPTIONS or template_name == INPUT_OPTION:
                 return SafeString(_input_option(widget).strip())
+            if template_name == SELECT:
+                select = _select(widget)
+                if select is not None:
+                    return SafeString(select.strip())
         return super().render(template_name, context, request)
 
 
@@ -105,3 +113,26 @@ def _input_option(widget: dict[str, Any]) -> str:
     ident = (widget.get("attrs") or {}).get("id")
     label_for = f' for="{_out(ident)}"' if ident else ""
     return f"<label{label_for}>{tag} {_out(widget.get('label', ''))}</label>\n"
+
+
+def _select(widget: dict[str, Any]) -> str | None:
+    """``select.html``; None if an option has a template of its own."""
+    name, attrs = _out(widget.get("name", "")), _attrs(widget.get("attrs") or {})
+    parts = [f'<select name="{name}"{attrs}>']
+    for group_name, group_choices, _index in widget.get("optgroups", []):
+        if group_name:
+            parts.append(f'\n  <optgroup label="{_out(group_name)}">')
+        for option in group_choices:
+            if option.get("template_name") != SELECT_OPTION:
+                return None
+            parts.append("\n  " + _select_option(option))
+        if group_name:
+            parts.append("\n  </optgroup>")
+    parts.append("\n</select>\n")
+    return "".join(parts)
+
+
+def _select_option(option: dict[str, Any]) -> str:
+    """``select_option.html`` (its own trailing newline included)."""
+    value, attrs = _string(option.get("value")), _attrs(option.get("attrs") or {})
+    return f'<option value="{value}"{attrs}>{_out(option.get("label", ""))}</option>\n'

@@ -61,6 +61,13 @@ class EveryInput(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     picked = forms.ChoiceField(choices=[("p", TRICKY), ("q", "Q")])
+    menu = forms.MultipleChoiceField(
+        required=False,
+        choices=[(TRICKY, [(1, "one"), ("2", mark_safe("<b>two</b>"))]), ("3", 3)],
+        widget=forms.SelectMultiple(attrs={"data-x": TRICKY, "hidden": True}),
+    )
+    empty = forms.ChoiceField(required=False, choices=[])
+    nullable = forms.NullBooleanField()
 
 
 def renders(form: forms.BaseForm) -> list[str]:
@@ -95,6 +102,8 @@ BOUND = {
     "choice": "3",
     "many": ["1", "3"],
     "picked": "p",
+    "menu": ["1", "3"],
+    "nullable": "true",
 }
 
 
@@ -132,3 +141,26 @@ def test_the_studio_uses_it() -> None:
     from django.forms.renderers import get_default_renderer
 
     assert isinstance(get_default_renderer(), FormRenderer)
+
+
+def test_it_writes_the_inputs_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    from generations import form_rendering
+
+    templates: list[str] = []
+    djangos = DjangoTemplates.render
+
+    def counted(self: Any, template_name: str, *args: Any, **kwargs: Any) -> str:
+        templates.append(template_name)
+        return djangos(self, template_name, *args, **kwargs)
+
+    monkeypatch.setattr(DjangoTemplates, "render", counted)
+    form = EveryInput(data=BOUND)
+    form.renderer = FormRenderer()
+    renders(form)
+    written = (
+        form_rendering.INPUTS
+        | form_rendering.OPTIONS
+        | {form_rendering.SELECT, form_rendering.INPUT_OPTION}
+    )
+    assert templates, "the form's own templates still go to Django"
+    assert not written & set(templates)

@@ -196,6 +196,8 @@ def gallery(request: AuthedHttpRequest) -> HttpResponse:
         "page_url": _gallery_url(query),
         "zip_max": ZIP_MAX,
         "bulk_max": BULK_MAX,
+        # Where each tile's favourite form comes back to: read once, not per tile.
+        "next_url": request.get_full_path(),
     }
     template = TEMPLATE
     if request.htmx and not request.htmx.history_restore_request:
