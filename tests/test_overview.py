@@ -17,6 +17,7 @@ from generations.apixo.client import AuthError
 from generations.models import (
     CreditAccount,
     FailCode,
+    GenerationTask,
     LedgerEntry,
     RateBucket,
     State,
@@ -319,6 +320,30 @@ def test_it_bounds_delays_by_the_poll_plan(settings: Any) -> None:
     bound = overview.delayed_after(8, "720p", True, "auto")
     # The documented 60-90 s prior, times DELAYED_FACTOR (1.5).
     assert 90 * 1.5 <= bound <= 100 * 1.5
+
+
+def test_each_kind_is_delayed_by_its_own_bound(alice: Any, settings: Any) -> None:
+    settings.SIMULATOR_ENABLED = False
+    now = timezone.now()
+    short = overview.delayed_after(4, "720p", True, "auto")
+    long = overview.delayed_after(12, "720p", True, "auto")
+    assert short < long  # the documented priors differ by duration
+    between = now - dt.timedelta(seconds=(short + long) / 2)
+    late_short = make_task(
+        alice, State.GENERATING, between, submitted_at=between, duration=4
+    )
+    make_task(alice, State.GENERATING, between, submitted_at=between, duration=12)
+    long_ago = now - dt.timedelta(seconds=long + 60)
+    late_long = make_task(
+        alice, State.WAITING, long_ago, submitted_at=long_ago, duration=12
+    )
+    found = overview.attention(now)
+    delayed = [item.task.pk for item in found.items if item.kind == "delayed"]
+    assert sorted(delayed) == sorted([late_short.pk, late_long.pk])
+    # One kind (one bound) alone: the same answer without naming the kind.
+    GenerationTask.objects.filter(duration=12).delete()
+    found = overview.attention(now)
+    assert [i.task.pk for i in found.items if i.kind == "delayed"] == [late_short.pk]
 
 
 # --- the page -------------------------------------------------------------------------
