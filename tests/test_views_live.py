@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from generations import services
 from generations.models import GenerationTask, State
 from generations.views import live
 from tests.factories import queue_short as queue
@@ -141,3 +142,54 @@ def test_the_page_polls_while_it_shows_a_card_in_flight(
     monkeypatch.setattr(live, "in_flight_counts", lambda request: {})
     page = client.get("/").content.decode()
     assert 'hx-trigger="every 2s"' in header(page)
+
+
+def queue_slot(page: str) -> str:
+    found = re.search(
+        r'<div id="queue-slot" hx-swap-oob="true">.*?</section>\s*</div>', page, re.S
+    )
+    return found.group(0) if found else ""
+
+
+@pytest.mark.django_db
+def test_a_job_queued_in_another_tab_joins_the_queue_panel(
+    client: Any, alice: Any
+) -> None:
+    first = queue(alice, "already shown")
+    client.force_login(alice)
+    quiet = poll(client, since=timezone.now(), after=first.pk).content.decode()
+    assert 'id="queue-slot"' not in quiet  # nothing new: the panel stays as it is
+    second = queue(alice, "queued elsewhere")
+    page = poll(client, since=timezone.now(), after=first.pk).content.decode()
+    panel = queue_slot(page)
+    assert f'id="queue-{first.pk}"' in panel and f'id="queue-{second.pk}"' in panel
+    assert "2 jobs waiting" in panel
+
+
+@pytest.mark.django_db
+def test_a_job_queued_or_retried_here_joins_the_queue_panel(
+    client: Any, alice: Any
+) -> None:
+    client.force_login(alice)
+    created = client.post(
+        "/tasks/",
+        {
+            "mode": "text-to-video",
+            "prompt": "A lighthouse in a storm, slow dolly in",
+            "resolution": "480p",
+            "duration": "4",
+            "aspect_ratio": "16:9",
+            "routing": "auto",
+            "delivery": "polling",
+        },
+        **HTMX,
+    )
+    assert created.status_code == 200
+    task = GenerationTask.objects.get()
+    assert f'id="queue-{task.pk}"' in queue_slot(created.content.decode())
+    services.cancel_task(task)
+    retried = client.post(f"/tasks/{task.pk}/retry/", **HTMX)
+    again = GenerationTask.objects.exclude(pk=task.pk).get()
+    panel = queue_slot(retried.content.decode())
+    assert f'id="queue-{again.pk}"' in panel
+    assert f'id="queue-{task.pk}"' not in panel

@@ -27,7 +27,7 @@ from generations.ops import queue
 from generations.params import GenerationParams
 from generations.views.cards import STUDIO_TEMPLATE, TaskCard, cards_of
 from generations.views.common import AuthedHttpRequest, own_task_or_404
-from generations.views.live import credits_changed, live_context
+from generations.views.live import credits_changed, live_context, queue_slot
 
 TEMPLATE = STUDIO_TEMPLATE
 PAGE_SIZE = 30
@@ -268,6 +268,7 @@ def task_create(request: AuthedHttpRequest) -> HttpResponse:
         live_context(request, now, after=max(t.pk for t in created)),
         new_cards=cards_of(created, now),
     )
+    context.update(queue_slot(request, context["queued"]))
     return render(request, f"{TEMPLATE}#created", context)
 
 
@@ -363,6 +364,8 @@ def _retry_answer(
     # Keep polling for cards this tab has not seen: only a new task moves `after`.
     context = live_context(request, now, after=new_task.pk if new_task else None)
     context.update(new_cards=new_cards, live_oob=new_task is not None)
+    if new_task is not None:
+        context.update(queue_slot(request, context["queued"]))
     response = render(request, f"{TEMPLATE}#retried", context, status=status)
     return credits_changed(response)
 

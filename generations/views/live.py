@@ -22,6 +22,7 @@ from django_htmx.http import trigger_client_event
 
 from generations import forms, security
 from generations.models import IN_FLIGHT_STATES, GenerationTask, State
+from generations.ops import queue
 from generations.views.cards import (
     STUDIO_TEMPLATE,
     CardLinks,
@@ -192,6 +193,9 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
         ticking_cards=[TaskCard(t, now) for t in ticking],
         oob_balance=bool(rows or ticking),
     )
+    if any(task.state == State.QUEUED for task in new):
+        # Queued in another tab (or by the API): the queue panel shows it too.
+        context.update(queue_slot(request, context["queued"]))
     response = render(request, f"{STUDIO_TEMPLATE}#refresh", context)
     # A new task holds credits, a finished one captures or refunds them.
     moved_credits = bool(new) or any(task.is_terminal for task in changed)
@@ -220,6 +224,12 @@ def _in_flight(request: AuthedHttpRequest) -> list[GenerationTask]:
     # hidden) and sorts those few.
     order = (F("submitted_at").desc(nulls_last=True), (F("id") + 0).desc())
     return list(tasks.order_by(*order)[:MAX_CHANGED_CARDS])
+
+
+def queue_slot(request: AuthedHttpRequest, queued: int) -> dict[str, Any]:
+    """The queue panel again, out of band: a job joined the member's queue."""
+    shown, total = queue.queue_of(request.user, queued=queued)
+    return {"queue": shown, "queue_total": total, "queue_oob": True}
 
 
 def credits_changed(response: HttpResponse) -> HttpResponse:

@@ -84,6 +84,9 @@ def test_staff_pause_holds_a_members_new_job_until_they_resume(
     expect(member.locator("#task-cards > .task-card")).to_have_count(2)
     task = GenerationTask.objects.exclude(pk=waiting.pk).get()
     card = member.locator(f"#task-{task.pk}")
+    # The queue panel takes the new job at once (no reload), after the waiting one.
+    expect(member.locator("#queue .queue-row")).to_have_count(2)
+    expect(member.locator(f"#queue-{task.pk}")).to_contain_text("A paper boat")
     for _ in range(2):
         dispatch.dispatch_once(enqueue=run_job)
     assert sim.stats().get("generate_calls", 0) == 0  # nothing sent while paused
