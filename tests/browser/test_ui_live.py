@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from generations import credits, services
 from generations.models import GenerationTask, State
 from tests.browser.conftest import log_in
+from tests.factories import queue_short
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -82,10 +83,11 @@ def test_it_retries_a_failed_task_from_its_card(
 def test_a_card_finishes_on_the_page_however_late_its_change_was_committed(
     page: Page, live_server: Any, alice: Any
 ) -> None:
-    params = services.GenerationParams(prompt="A kite over the dunes", duration=4)
-    [task] = services.create_generations(owner=alice, variants=[params])
-    GenerationTask.objects.filter(pk=task.pk).update(
-        state=State.DOWNLOADING, submitted_at=timezone.now()
+    task = queue_short(
+        alice,
+        "A kite over the dunes",
+        state=State.DOWNLOADING,
+        submitted_at=timezone.now(),
     )
     log_in(page, live_server)
     card = page.locator(f"#task-{task.pk}")
