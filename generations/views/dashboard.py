@@ -23,11 +23,10 @@ from generations.models import (
     RememberedParams,
     State,
 )
-from generations.ops import queue
 from generations.params import GenerationParams
 from generations.views.cards import STUDIO_TEMPLATE, TaskCard, cards_of
 from generations.views.common import AuthedHttpRequest, own_task_or_404
-from generations.views.live import credits_changed, live_context, queue_slot
+from generations.views.live import credits_changed, live_context, queue_panel
 
 TEMPLATE = STUDIO_TEMPLATE
 PAGE_SIZE = 30
@@ -69,9 +68,7 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     rows = list(tasks.select_related("video").order_by("-id")[: PAGE_SIZE + 1])
     context = _page_context(request, form, rows[:PAGE_SIZE], newest_page=not before)
     context["player"] = _newest_result(request, rows if not before else None)
-    context["queue"], context["queue_total"] = queue.queue_of(
-        request.user, queued=context["queued"]
-    )
+    context.update(queue_panel(request, context["queued"]))
     context.update(preset_context(presets, chosen))
     context["older_before"] = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
     if continued is not None:
@@ -144,12 +141,17 @@ def _page_context(
     tasks: list[GenerationTask],
     *,
     newest_page: bool = True,
+    after: int | None = None,
 ) -> dict[str, Any]:
+    """The page's context; ``after``: the newest task the list holds, when the
+    caller knows it better than ``tasks`` (a create adds its tasks by itself)."""
     now = timezone.now()
+    if after is None and newest_page:
+        after = _after(tasks)
     context = live_context(
         request,
         now,
-        after=_after(tasks) if newest_page else None,
+        after=after,
         # A card shown in flight is followed even if the count, read after the
         # cards, says it has finished since.
         watching=any(task.in_flight for task in tasks),
@@ -262,13 +264,9 @@ def task_create(request: AuthedHttpRequest) -> HttpResponse:
     if not request.htmx:
         return redirect("dashboard")
     fresh = forms.GenerationForm(initial=_kept_params(form), owner=request.user)
-    now = timezone.now()
-    context = _page_context(request, fresh, [])
-    context.update(
-        live_context(request, now, after=max(t.pk for t in created)),
-        new_cards=cards_of(created, now),
-    )
-    context.update(queue_slot(request, context["queued"]))
+    context = _page_context(request, fresh, [], after=max(t.pk for t in created))
+    context["new_cards"] = cards_of(created, timezone.now())
+    context.update(queue_panel(request, context["queued"], oob=True))
     return render(request, f"{TEMPLATE}#created", context)
 
 
@@ -365,7 +363,7 @@ def _retry_answer(
     context = live_context(request, now, after=new_task.pk if new_task else None)
     context.update(new_cards=new_cards, live_oob=new_task is not None)
     if new_task is not None:
-        context.update(queue_slot(request, context["queued"]))
+        context.update(queue_panel(request, context["queued"], oob=True))
     response = render(request, f"{TEMPLATE}#retried", context, status=status)
     return credits_changed(response)
 

@@ -195,7 +195,7 @@ def task_refresh(request: AuthedHttpRequest) -> HttpResponse:
     )
     if any(task.state == State.QUEUED for task in new):
         # Queued in another tab (or by the API): the queue panel shows it too.
-        context.update(queue_slot(request, context["queued"]))
+        context.update(queue_panel(request, context["queued"], oob=True))
     response = render(request, f"{STUDIO_TEMPLATE}#refresh", context)
     # A new task holds credits, a finished one captures or refunds them.
     moved_credits = bool(new) or any(task.is_terminal for task in changed)
@@ -226,10 +226,13 @@ def _in_flight(request: AuthedHttpRequest) -> list[GenerationTask]:
     return list(tasks.order_by(*order)[:MAX_CHANGED_CARDS])
 
 
-def queue_slot(request: AuthedHttpRequest, queued: int) -> dict[str, Any]:
-    """The queue panel again, out of band: a job joined the member's queue."""
+def queue_panel(
+    request: AuthedHttpRequest, queued: int, *, oob: bool = False
+) -> dict[str, Any]:
+    """The queue panel's context (``queued``: the live header's count); ``oob``
+    when it is sent again because a job joined the member's queue."""
     shown, total = queue.queue_of(request.user, queued=queued)
-    return {"queue": shown, "queue_total": total, "queue_oob": True}
+    return {"queue": shown, "queue_total": total, "queue_oob": oob}
 
 
 def credits_changed(response: HttpResponse) -> HttpResponse:
