@@ -64,16 +64,25 @@ def proxy_ssl_header(value: str) -> tuple[str, str] | None:
     return name, expected.strip() or "https"
 
 
-def local_secret_key() -> str:
-    """A key kept in var/ so sessions survive restarts of a local run."""
-    path = VAR_DIR / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+def local_secret_key(path: Path) -> str:
+    """A key kept in var/ so sessions survive restarts of a local run.
+
+    ``make run`` starts the web server, the dispatcher and the workers at once:
+    each must end up with the same key (the workers check the signature of every
+    queued job), so the first to write the file wins and all read it back."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(50))
+        try:
+            os.link(draft, path)  # atomic, and fails if another process won
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
 def database_from_url(url: str) -> dict[str, Any]:
@@ -124,7 +133,7 @@ if not DEBUG and not os.environ.get("SECRET_KEY"):
     raise ImproperlyConfigured(
         "SECRET_KEY must be set when DEBUG is off (see deploy/production.env.example)"
     )
-SECRET_KEY = os.environ.get("SECRET_KEY") or local_secret_key()
+SECRET_KEY = os.environ.get("SECRET_KEY") or local_secret_key(VAR_DIR / "secret_key")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 

@@ -4,6 +4,7 @@ headers, cookies and CSP a browser actually gets."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import re
 import secrets
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from seedance_site.settings import proxy_ssl_header
+from seedance_site.settings import local_secret_key, proxy_ssl_header
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -196,3 +197,31 @@ def test_it_sends_the_same_csp_in_development(client: Any) -> None:
     nonce = re.search(r"'nonce-([^']+)'", policy)
     assert nonce
     assert f'nonce="{nonce.group(1)}"' in response.content.decode()
+
+
+def _key_at_the_barrier(path: str, barrier: Any, keys: Any) -> None:
+    barrier.wait()
+    keys.put(local_secret_key(Path(path)))
+
+
+def test_processes_started_at_once_share_one_local_secret_key(tmp_path: Path) -> None:
+    """``make run`` starts web, dispatcher and workers together on a fresh var/:
+    a worker with another key would refuse every queued job (a bad signature)."""
+    context = multiprocessing.get_context("spawn")  # the test process has threads
+    for round_ in range(4):
+        path = tmp_path / f"round-{round_}" / "secret_key"
+        barrier, keys = context.Barrier(8), context.Queue()
+        workers = [
+            context.Process(target=_key_at_the_barrier, args=(str(path), barrier, keys))
+            for _ in range(8)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+            assert worker.exitcode == 0
+        found = {keys.get(timeout=5) for _ in workers}
+        assert found == {path.read_text().strip()}, f"round {round_}: {found}"
+        assert len(found.pop()) >= 50
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert [p.name for p in path.parent.iterdir()] == ["secret_key"]
