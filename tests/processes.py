@@ -39,11 +39,21 @@ def database_url() -> str:
     return f"postgres://{auth}@{host}/{db['NAME']}"
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_until(
+    predicate: Callable[[], bool],
+    timeout: float,
+    what: str,
+    explain: Callable[[], str] | None = None,
+) -> None:
+    """Wait for ``predicate``; on time-out fail with ``explain()`` (the state the
+    test saw: rows, process logs) so a failure in CI says why."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            detail = f"\n{explain()}" if explain else ""
+            raise AssertionError(
+                f"timed out after {timeout} s waiting for {what}{detail}"
+            )
         time.sleep(0.1)
 
 

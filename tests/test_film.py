@@ -3,19 +3,24 @@ silence for silent takes, faded cuts, and a worker killed mid-stitch."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import math
 from array import array
+from pathlib import Path
 from typing import Any
 
 import av
 import pytest
+from django.utils import timezone
 from PIL import Image
 
 from generations import media_store
 from generations.models import Film, GenerationTask, Kind
+from generations.models.storyboards import MAX_FILM_ATTEMPTS
 from generations.storyboards import driver, frames, services
-from generations.storyboards.film import film_path, stitch_film, work_path
+from generations.storyboards import film as film_job
+from generations.storyboards.film import claim, film_path, stitch_film, work_path
 from generations.storyboards.stitch import AUDIO_RATE, part_name
 from tests.factories import media_bytes
 from tests.processes import Stack, wait_until
@@ -159,27 +164,46 @@ def test_it_makes_the_film_again_after_a_worker_is_killed(
         alice, takes=[(12, True)] * 3, resolution="720p", cut="crossfade"
     )
     film = services.make_film(owner=alice, board=board)
-    target = work_path(film)
-    part = target.parent / part_name(target)
+    first = work_path(film, 1)
+    part = first.parent / part_name(first)
     stack.start_dispatcher()
     stack.start_workers()
-    wait_until(lambda: part.exists() and part.stat().st_size > 0, 60, "stitching")
+    wait_until(
+        lambda: part.exists() and part.stat().st_size > 0,
+        120,
+        "stitching",
+        explain=lambda: (
+            f"{Film.objects.filter(pk=film.pk).values().get()}\n"
+            + stack.log("dispatcher")[-3000:]
+            + stack.log("worker")[-3000:]
+        ),
+    )
     stack.kill("worker")
     film.refresh_from_db()
-    assert film.state == Film.State.STITCHING
-    assert not target.exists()  # no half film under the film's name
-    assert not media_store.exists(str(film_path(film)))
+    assert film.state == Film.State.STITCHING and film.attempts == 1
+    assert not first.exists()  # no half film under the film's name
+    assert not media_store.exists(str(film_path(film, 1)))
     stack.start_workers()
     wait_until(
         lambda: Film.objects.get(pk=film.pk).state == Film.State.SUCCEEDED,
         120,
         "the film made again",
+        explain=lambda: stack.log("worker")[-3000:],
     )
     film.refresh_from_db()
-    assert film.attempts >= 2
-    assert not part.exists()
+    assert film.attempts == 2
+    assert not part.exists()  # the dead worker's half film is swept
     assert streams(film)["frames"] == 36 * 24 - 2 * 12
+    assert film.task is not None
+    assert film.task.video.file.name == str(film_path(film, 2))
     assert GenerationTask.objects.filter(kind=Kind.FILM).count() == 1
+
+
+def lapse(film: Film) -> None:
+    """The film's lease runs out (its worker died, or the queue is behind)."""
+    Film.objects.filter(pk=film.pk).update(
+        lease_until=timezone.now() - dt.timedelta(seconds=1)
+    )
 
 
 @pytest.mark.django_db
@@ -187,14 +211,111 @@ def test_it_gives_up_on_a_film_after_three_dead_workers(alice: Any) -> None:
     board = board_with_takes(alice, takes=[(4, False)])
     film = services.make_film(owner=alice, board=board)
     sent: list[int] = []
-    for _ in range(driver.MAX_FILM_ATTEMPTS):
-        # Each worker "dies": the lease is taken, then runs out.
+    for attempt in range(1, MAX_FILM_ATTEMPTS + 1):
         assert driver.dispatch_films(enqueue=lambda _f, pk: sent.append(pk)) == 1
-        Film.objects.filter(pk=film.pk).update(lease_until=None)
+        assert Film.objects.get(pk=film.pk).state == Film.State.QUEUED
+        assert claim(film.pk) == attempt  # a worker starts it ...
+        lapse(film)  # ... and dies
     assert driver.dispatch_films(enqueue=lambda _f, pk: sent.append(pk)) == 0
     film.refresh_from_db()
     assert film.state == Film.State.FAILED and film.error
-    assert sent == [film.pk] * driver.MAX_FILM_ATTEMPTS
+    assert sent == [film.pk] * MAX_FILM_ATTEMPTS
+    assert claim(film.pk) is None  # a copy still in the queue does nothing
+
+
+@pytest.mark.django_db
+def test_a_film_waiting_in_a_long_queue_is_never_given_up(alice: Any) -> None:
+    board = board_with_takes(alice, takes=[(4, False)])
+    film = services.make_film(owner=alice, board=board)
+    sent: list[int] = []
+    for _ in range(MAX_FILM_ATTEMPTS + 2):
+        # Handed over, but no worker starts it before the lease runs out.
+        assert driver.dispatch_films(enqueue=lambda _f, pk: sent.append(pk)) == 1
+        lapse(film)
+    film.refresh_from_db()
+    assert film.state == Film.State.QUEUED and film.attempts == 0
+    assert len(sent) == MAX_FILM_ATTEMPTS + 2
+    # The first copy a worker reaches makes the film; the others find it made.
+    assert stitch_film(film.pk) is True
+    assert stitch_film(film.pk) is False
+    film.refresh_from_db()
+    assert film.state == Film.State.SUCCEEDED and film.attempts == 1
+
+
+@pytest.mark.django_db
+def test_a_living_worker_keeps_its_film(alice: Any) -> None:
+    board = board_with_takes(alice, takes=[(4, False)])
+    film = services.make_film(owner=alice, board=board)
+    assert claim(film.pk) == 1
+    # A second copy of the job (handed over while the queue was behind) finds
+    # the film in a living worker's hands; so does the dispatcher.
+    assert claim(film.pk) is None
+    assert driver.dispatch_films(enqueue=lambda _f, _pk: None) == 0
+    assert Film.objects.get(pk=film.pk).attempts == 1
+
+
+@pytest.mark.django_db
+def test_a_frozen_worker_that_thaws_after_a_takeover_changes_nothing(
+    alice: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    board = board_with_takes(alice, takes=[(4, True)] * 2, cut="crossfade")
+    film = services.make_film(owner=alice, board=board)
+    real_stitch = film_job.stitch
+    frozen: list[Path] = []
+
+    def first_worker_freezes(clips: Any, target: Path, **kwargs: Any) -> Any:
+        report = kwargs.pop("progress")
+        if frozen:  # the second worker: stitches as usual
+            return real_stitch(clips, target, progress=report, **kwargs)
+        frozen.append(target)
+
+        def freezes_midway(fraction: float) -> None:
+            report(fraction)
+            if fraction > 0.3 and len(frozen) == 1:
+                frozen.append(target)
+                # Frozen past its lease: the film goes to another worker, who
+                # makes it while this one sleeps.
+                lapse(film)
+                assert driver.dispatch_films(enqueue=lambda _f, pk: stitch_film(pk))
+                made = Film.objects.get(pk=film.pk)
+                assert made.state == Film.State.SUCCEEDED and made.attempts == 2
+
+        return real_stitch(clips, target, progress=freezes_midway, **kwargs)
+
+    monkeypatch.setattr(film_job, "stitch", first_worker_freezes)
+    # It thaws: its half-made file was swept, so it stops, having moved nothing.
+    with pytest.raises(FileNotFoundError):
+        stitch_film(film.pk)
+    assert len(frozen) == 2
+    film.refresh_from_db()
+    assert film.state == Film.State.SUCCEEDED and film.progress == 1.0
+    assert film.attempts == 2 and film.lease_until is None
+    assert film.task is not None
+    assert film.task.video.file.name == str(film_path(film, 2))
+    assert media_store.exists(str(film_path(film, 2)))
+    assert not media_store.exists(str(film_path(film, 1)))
+    assert not any(media_store.scratch_dir().rglob("*.part"))
+    assert GenerationTask.objects.filter(kind=Kind.FILM).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_stale_worker_cannot_report_on_or_fail_a_taken_over_film(
+    alice: Any,
+) -> None:
+    board = board_with_takes(alice, takes=[(4, False)])
+    film = services.make_film(owner=alice, board=board)
+    assert claim(film.pk) == 1
+    lapse(film)
+    assert claim(film.pk) == 2
+    before = Film.objects.values("progress", "lease_until", "state").get(pk=film.pk)
+    film_job._progress(film.pk, 1, 0.9)
+    film_job._fail(film.pk, 1, "stale")
+    assert (
+        Film.objects.values("progress", "lease_until", "state").get(pk=film.pk)
+        == before
+    )
+    film_job._progress(film.pk, 2, 0.5)
+    assert Film.objects.get(pk=film.pk).progress == 0.5
 
 
 @pytest.mark.django_db

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 FILM_FPS = 24
 MAX_SHOTS = 30
 MAX_CROSSFADE_SECONDS = 2.0
+# Workers that may start a film (and die) before it is given up on.
+MAX_FILM_ATTEMPTS = 3
 
 
 class StoryboardQuerySet(models.QuerySet["Storyboard"]):

@@ -7,7 +7,7 @@ last frame becomes the start image). A continuing shot whose predecessor failed
 is blocked: nothing is held for it. When the member's credits (or daily limit)
 refuse a take, the board pauses with the reason; a later pass resumes it as
 soon as the take can be held. Films waiting for a worker (or whose worker died:
-its lease ran out) are handed to one.
+its lease ran out) are handed to one; only a worker's start counts as an attempt.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from django.utils.translation import gettext as _
 
 from generations import credits
 from generations.models import Film, Shot, State, Storyboard
+from generations.models.storyboards import MAX_FILM_ATTEMPTS
 from generations.storyboards import frames, services
 
 log = logging.getLogger(__name__)
 
 Enqueue = Callable[[str, int], Any]
 STITCH_JOB = "generations.tasks.stitch_film"
-MAX_FILM_ATTEMPTS = 3
 
 
 def advance(now: dt.datetime | None = None, enqueue: Enqueue | None = None) -> int:
@@ -127,28 +127,29 @@ def _finish_idle_boards() -> None:
 def dispatch_films(
     now: dt.datetime | None = None, enqueue: Enqueue | None = None
 ) -> int:
-    """Lease films waiting for a worker, or whose worker died, and enqueue them."""
+    """Hand films to a worker: a film waiting for one, and a film whose worker
+    died (its lease ran out). A hand-over holds the film for a lease too; when that
+    runs out before a worker started it (the queue lost it or is behind), it is
+    handed over again. Only a worker's start counts as an attempt (``film.claim``),
+    so a long queue never makes a film give up; three dead workers do."""
     now = now or timezone.now()
+    lapsed = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     due = Film.objects.filter(
-        Q(state=Film.State.QUEUED) | Q(state=Film.State.STITCHING),
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
-    ).values_list("pk", "attempts")
+        lapsed, state__in=[Film.State.QUEUED, Film.State.STITCHING]
+    ).values_list("pk", "state", "attempts")
     sent = 0
-    for film_id, attempts in list(due):
-        if attempts >= MAX_FILM_ATTEMPTS:
-            Film.objects.filter(pk=film_id, attempts=attempts).update(
+    for film_id, state, attempts in list(due):
+        row = Film.objects.filter(lapsed, pk=film_id, state=state, attempts=attempts)
+        if state == Film.State.STITCHING and attempts >= MAX_FILM_ATTEMPTS:
+            row.update(
                 state=Film.State.FAILED,
                 error=_("The film could not be made; try again."),
                 finished_at=now,
+                lease_until=None,
             )
             continue
         until = now + dt.timedelta(seconds=settings.LEASE_SECONDS)
-        leased = (
-            Film.objects.filter(pk=film_id, attempts=attempts)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-            .update(lease_until=until, attempts=attempts + 1)
-        )
-        if leased == 1:
+        if row.update(state=Film.State.QUEUED, progress=0.0, lease_until=until) == 1:
             (enqueue or _django_q_enqueue)(STITCH_JOB, film_id)
             sent += 1
     return sent

@@ -1,9 +1,13 @@
 """The film job: a worker stitches a board's chosen takes into a new version.
 
-The job takes a ``Film`` id (leased by the driver). A killed worker leaves the
-row ``stitching`` with a lease that runs out; the driver hands it to a worker
-again and the film is made from the start (the stitcher removes the old
-``.part`` file; the final name only ever holds a whole film).
+The job takes a ``Film`` id (handed over by the driver). A worker claims the
+film (``claim``): that start is the attempt, and its number is the worker's
+token. A killed worker leaves the row ``stitching`` with a lease that runs out;
+the driver hands it to a worker again and the film is made from the start. Each
+attempt stitches and stores under its own names, and every write of a worker
+names its attempt: a worker that was only frozen and thaws after its film was
+taken over can neither move the film's row nor touch the new attempt's files.
+The final names only ever hold a whole film.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from generations import media_store
@@ -28,32 +33,57 @@ from generations.models import (
     TaskTransition,
     VideoAsset,
 )
-from generations.models.storyboards import FILM_FPS
+from generations.models.storyboards import FILM_FPS, MAX_FILM_ATTEMPTS
 from generations.pipeline import media
-from generations.storyboards.stitch import Clip, stitch
+from generations.storyboards.stitch import Clip, part_name, stitch
 
 log = logging.getLogger(__name__)
 
 
-def film_path(film: Film) -> Path:
-    """This version's media name (in storage: MEDIA_ROOT or the bucket)."""
-    return Path("films") / f"board-{film.board_id}" / f"film-{film.pk}.mp4"
+def film_path(film: Film, attempt: int) -> Path:
+    """An attempt's media name (in storage: MEDIA_ROOT or the bucket)."""
+    return Path("films") / f"board-{film.board_id}" / f"film-{film.pk}.{attempt}.mp4"
 
 
-def work_path(film: Film) -> Path:
-    """Where a worker stitches this version (local scratch; the stitcher keeps
-    the half-made file under a ``.part`` name beside it)."""
-    return media_store.scratch_dir() / film_path(film)
+def work_path(film: Film, attempt: int) -> Path:
+    """Where a worker stitches an attempt (local scratch; the stitcher keeps the
+    half-made file under a ``.part`` name beside it)."""
+    return media_store.scratch_dir() / film_path(film, attempt)
+
+
+def claim(film_id: int, now: dt.datetime | None = None) -> int | None:
+    """Start an attempt at the film: its number, or None when the film is not
+    this worker's to make (finished, given up, or a living worker has it)."""
+    now = now or timezone.now()
+    until = now + dt.timedelta(seconds=settings.LEASE_SECONDS)
+    with transaction.atomic():
+        claimed = (
+            Film.objects.filter(pk=film_id, attempts__lt=MAX_FILM_ATTEMPTS)
+            .filter(
+                Q(state=Film.State.QUEUED)
+                | Q(state=Film.State.STITCHING, lease_until__lt=now)
+                | Q(state=Film.State.STITCHING, lease_until__isnull=True)
+            )
+            .update(
+                state=Film.State.STITCHING,
+                progress=0.0,
+                error="",
+                lease_until=until,
+                attempts=F("attempts") + 1,
+            )
+        )
+        if claimed != 1:
+            return None
+        return int(Film.objects.values_list("attempts", flat=True).get(pk=film_id))
 
 
 def stitch_film(film_id: int) -> bool:
     """Make the film; True when this call finished it."""
-    started = Film.objects.filter(
-        pk=film_id, state__in=[Film.State.QUEUED, Film.State.STITCHING]
-    ).update(state=Film.State.STITCHING, progress=0.0, error="")
-    if started != 1:
+    attempt = claim(film_id)
+    if attempt is None:
         return False
     film = Film.objects.select_related("board").get(pk=film_id)
+    _sweep_earlier_attempts(film, attempt)
     takes = {
         t.pk: t
         for t in GenerationTask.objects.filter(
@@ -64,7 +94,7 @@ def stitch_film(film_id: int) -> bool:
         s["take"] for s in film.plan if not hasattr(takes.get(s["take"]), "video")
     ]
     if missing:
-        _fail(film_id, "A chosen take's video is gone; choose another take.")
+        _fail(film_id, attempt, "A chosen take's video is gone; choose another take.")
         return False
     with contextlib.ExitStack() as copies:
         try:
@@ -75,7 +105,9 @@ def stitch_film(film_id: int) -> bool:
                 for pk, take in takes.items()
             }
         except FileNotFoundError:
-            _fail(film_id, "A chosen take's video is gone; choose another take.")
+            _fail(
+                film_id, attempt, "A chosen take's video is gone; choose another take."
+            )
             return False
         clips = [
             Clip(
@@ -86,14 +118,14 @@ def stitch_film(film_id: int) -> bool:
             for step in film.plan
         ]
         width, height = film.board.frame_size
-        work = work_path(film)
+        work = work_path(film, attempt)
         result = stitch(
             clips,
             work,
             width=width,
             height=height,
             fps=FILM_FPS,
-            progress=lambda fraction: _progress(film_id, fraction),
+            progress=lambda fraction: _progress(film_id, attempt, fraction),
         )
     poster_work = work.with_suffix(".jpg")
     try:
@@ -101,7 +133,7 @@ def stitch_film(film_id: int) -> bool:
         info = media.probe(work)
         digest = media_store.file_sha256(work)
         size = work.stat().st_size
-        relative = film_path(film)
+        relative = film_path(film, attempt)
         poster = relative.with_suffix(".jpg")
         media_store.store_video(
             work, str(relative), poster_work, str(poster), sha256=digest
@@ -110,7 +142,7 @@ def stitch_film(film_id: int) -> bool:
         work.unlink(missing_ok=True)
         poster_work.unlink(missing_ok=True)
     stored = StoredFilm(relative, poster, info, size, digest)
-    if _finish(film, stored, stream_copy=result.stream_copy):
+    if _finish(film, attempt, stored, stream_copy=result.stream_copy):
         return True
     media_store.remove(str(relative), str(poster))  # the film was taken over
     return False
@@ -125,15 +157,28 @@ class StoredFilm:
     sha256: str
 
 
-def _progress(film_id: int, fraction: float) -> None:
+def _sweep_earlier_attempts(film: Film, attempt: int) -> None:
+    """Remove what dead workers left in scratch (a thawed one finds its file gone
+    and stops: the film is no longer its)."""
+    folder = work_path(film, attempt).parent
+    for earlier in range(1, attempt):
+        target = work_path(film, earlier)
+        for path in (target, target.with_suffix(".jpg"), folder / part_name(target)):
+            path.unlink(missing_ok=True)
+
+
+def _held(film_id: int, attempt: int) -> QuerySet[Film]:
+    """The film's row while this attempt still holds it."""
+    return Film.objects.filter(pk=film_id, state=Film.State.STITCHING, attempts=attempt)
+
+
+def _progress(film_id: int, attempt: int, fraction: float) -> None:
     # Each report renews the lease: a living worker is never taken over.
     until = timezone.now() + dt.timedelta(seconds=settings.LEASE_SECONDS)
-    Film.objects.filter(pk=film_id, state=Film.State.STITCHING).update(
-        progress=round(fraction, 3), lease_until=until
-    )
+    _held(film_id, attempt).update(progress=round(fraction, 3), lease_until=until)
 
 
-def _finish(film: Film, stored: StoredFilm, *, stream_copy: bool) -> bool:
+def _finish(film: Film, attempt: int, stored: StoredFilm, *, stream_copy: bool) -> bool:
     info = stored.info
     board = film.board
     now = timezone.now()
@@ -165,7 +210,7 @@ def _finish(film: Film, stored: StoredFilm, *, stream_copy: bool) -> bool:
             size_bytes=stored.size,
             sha256=stored.sha256,
         )
-        done = Film.objects.filter(pk=film.pk, state=Film.State.STITCHING).update(
+        done = _held(film.pk, attempt).update(
             state=Film.State.SUCCEEDED,
             task=task,
             progress=1.0,
@@ -184,8 +229,8 @@ def _finish(film: Film, stored: StoredFilm, *, stream_copy: bool) -> bool:
     return True
 
 
-def _fail(film_id: int, message: str) -> None:
-    Film.objects.filter(pk=film_id, state=Film.State.STITCHING).update(
+def _fail(film_id: int, attempt: int, message: str) -> None:
+    _held(film_id, attempt).update(
         state=Film.State.FAILED,
         error=message,
         finished_at=timezone.now(),
