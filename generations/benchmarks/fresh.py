@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,32 +21,47 @@ from django.core.management.base import CommandError
 
 
 def run_in_fresh_database(
-    command: str, args: list[str], db_name: str
+    command: str, args: list[str], db_name: str, *, keep: bool = False
 ) -> dict[str, Any]:
     """Migrate a fresh database, run ``manage.py <command> --drive --json <args>``
-    against it, and return the JSON object it printed last."""
+    against it, and return the JSON object it printed last. Afterwards the
+    database and every file of the run are removed (a 1,000,000-video SQLite file
+    is about 1 GB), unless ``keep``: then the report names them."""
     workdir = Path(tempfile.mkdtemp(prefix=f"seedance-{command}-"))
+    database_url = fresh_database_url(workdir, db_name)
+    (workdir / "tmp").mkdir()
     env = {
         **os.environ,
         "VAR_DIR": str(workdir / "var"),
         "MEDIA_ROOT": str(workdir / "media"),
-        "DATABASE_URL": fresh_database_url(workdir, db_name),
+        "DATABASE_URL": database_url,
+        "TMPDIR": str(workdir / "tmp"),  # the driver's own scratch goes too
         "PYTHONUNBUFFERED": "1",
         "LOG_LEVEL": "WARNING",
     }
     env.pop("APIXO_API_KEY", None)
     manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True)
-    done = subprocess.run(
-        [*manage, command, "--drive", "--json", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise CommandError(f"{command} driver failed:\n{done.stderr[-4000:]}")
-    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    report["workdir"] = str(workdir)
+    try:
+        subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True)
+        done = subprocess.run(
+            [*manage, command, "--drive", "--json", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise CommandError(f"{command} driver failed:\n{done.stderr[-4000:]}")
+        report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+            _drop_database(database_url)
+    if keep:
+        report["workdir"] = str(workdir)
+        if database_url.startswith(("postgres", "pgsql")):
+            report["kept_database"] = (
+                db_name  # the name only: a URL may hold a password
+            )
     return report
 
 
@@ -63,13 +79,31 @@ def fresh_database_url(workdir: Path, db_name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{db_name}"))
 
 
+def _drop_database(url: str) -> None:
+    if not url.startswith(("postgres", "pgsql")):
+        return  # SQLite: the file went with the work folder
+    import psycopg
+
+    parts = urlsplit(url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {parts.path.lstrip('/')} WITH (FORCE)")
+
+
 def add_db_name_argument(parser: Any, default: str) -> None:
-    """``--db-name``: the PostgreSQL database a benchmark creates (dropped first)."""
+    """``--db-name``: the PostgreSQL database a benchmark creates (dropped first),
+    and ``--keep``: leave it and the run's files for a look afterwards."""
     parser.add_argument(
         "--db-name",
         default=default,
         help="The PostgreSQL database to create (dropped first) when "
         "DATABASE_URL names PostgreSQL.",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="Keep the database and the run's files (the report names them); "
+        "by default both are removed.",
     )
 
 

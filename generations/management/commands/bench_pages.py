@@ -61,6 +61,7 @@ class Command(BaseCommand):
                 [*which, "--in-flight", str(options["in_flight"]),
                  "--runs", str(options["runs"])],
                 options["db_name"],
+                keep=options["keep"],
             )  # fmt: skip
         self.stdout.write(json.dumps(report, indent=None if options["json"] else 2))
 

@@ -44,6 +44,7 @@ class Command(BaseCommand):
                  "--workers", str(options["workers"]),
                  "--timeout", str(options["timeout"])],
                 options["db_name"],
+                keep=options["keep"],
             )  # fmt: skip
         self.stdout.write(json.dumps(report, indent=None if options["json"] else 2))
 
