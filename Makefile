@@ -79,7 +79,7 @@ SCALEOUT_TESTS ?= tests/test_pipeline_sim.py tests/test_webhooks.py tests/test_c
 	tests/test_credits.py tests/test_credits_concurrency.py tests/test_credits_state_machine.py \
 	tests/test_security_login_parallel.py tests/test_backup.py tests/test_breaker.py \
 	tests/test_metrics.py tests/test_queue_control.py tests/test_api_concurrency.py tests/test_api_webhooks.py \
-	tests/test_search.py tests/test_views_live.py tests/test_windows.py tests/test_views_auth.py tests/test_film.py \
+	tests/test_search.py tests/test_views_live.py tests/test_windows.py tests/test_views_auth.py tests/test_film.py tests/test_bench_fresh.py \
 	tests/browser/test_e2e_real_processes.py tests/test_two_nodes.py tests/test_faults.py
 
 test: $(STAMP) var catalogs chromium lint

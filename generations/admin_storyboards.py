@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from generations.models import Film, Shot, Storyboard
 
@@ -17,7 +18,7 @@ BOARD_FIELDS = (
     "title",
     "owner",
     "state",
-    "pause_message",
+    "pause_text",
     "aspect_ratio",
     "resolution",
     "sound",
@@ -43,8 +44,14 @@ class ReadOnlyInline[M: (Shot, Film)](admin.TabularInline[M, Storyboard]):
 
 class ShotInline(ReadOnlyInline[Shot]):
     model = Shot
-    fields = ("position", "prompt", "duration", "start", "cut", "chosen_take", "note")
+    fields = (
+        "position", "prompt", "duration", "start", "cut", "chosen_take", "note_text"
+    )  # fmt: skip
     readonly_fields = fields
+
+    @admin.display(description=_("Note"))
+    def note_text(self, shot: Shot) -> str:
+        return shot.note_text
 
 
 class FilmInline(ReadOnlyInline[Film]):
@@ -75,7 +82,11 @@ class StoryboardAdmin(admin.ModelAdmin[Storyboard]):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Storyboard]:
         return super().get_queryset(request).annotate(shot_total=Count("shots"))
 
-    @admin.display(description="Shots", ordering="shot_total")
+    @admin.display(description=_("Pause message"))
+    def pause_text(self, board: Storyboard) -> str:
+        return board.pause_text
+
+    @admin.display(description=_("Shots"), ordering="shot_total")
     def shot_count(self, board: Storyboard) -> int:
         return int(getattr(board, "shot_total", 0))
 

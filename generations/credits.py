@@ -17,6 +17,7 @@ same transaction, sees every earlier writer of that account (see
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -45,29 +46,32 @@ DEFAULT_PRICES: dict[tuple[str, bool], int] = {
 
 
 class CreditsRefused(Exception):
-    """A submission refused for credits; nothing was queued. Its text is for members."""
+    """A submission refused for credits; nothing was queued. Its text is for
+    members: ``str()`` in the language active when it was raised, ``render()``
+    in the active one (a board keeps it in every language for a later reader)."""
+
+    def __init__(self, render: Callable[[], str]) -> None:
+        self.render = render
+        super().__init__(render())
 
 
 class InsufficientCredits(CreditsRefused):
     def __init__(self, needed: int, available: int) -> None:
-        super().__init__(
-            ngettext(
+        self.needed = needed
+        self.available = available
+
+        def render() -> str:
+            return ngettext(
                 "This needs %(needed)s credit but only %(available)s are available.",
                 "This needs %(needed)s credits but only %(available)s are available.",
                 needed,
-            )
-            % {"needed": needed, "available": available}
-        )
-        self.needed = needed
-        self.available = available
+            ) % {"needed": needed, "available": available}
+
+        super().__init__(render)
 
 
 class LimitExceeded(CreditsRefused):
     """A member's own limit (set by staff) refuses the submission."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def account_for(user: User) -> CreditAccount:
@@ -310,8 +314,9 @@ def enforce_daily_limit(account_id: int, *, just_held: int) -> None:
         return
     before = used - just_held
     left = max(0, limit - before)
-    raise LimitExceeded(
-        ngettext(
+
+    def render() -> str:
+        return ngettext(
             "This needs %(needed)s credit but your daily limit of %(limit)s credits "
             "leaves %(left)s for today (%(used)s already used). The limit resets at "
             "midnight UTC; staff can raise it.",
@@ -319,9 +324,9 @@ def enforce_daily_limit(account_id: int, *, just_held: int) -> None:
             "leaves %(left)s for today (%(used)s already used). The limit resets at "
             "midnight UTC; staff can raise it.",
             just_held,
-        )
-        % {"needed": just_held, "limit": limit, "left": left, "used": before}
-    )
+        ) % {"needed": just_held, "limit": limit, "left": left, "used": before}
+
+    raise LimitExceeded(render)
 
 
 def finished_with_open_hold() -> QuerySet[GenerationTask]:

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from standardwebhooks.webhooks import Webhook
 
+from generations import media_store
 from generations.api import tokens, webhooks
 from generations.models import (
     Film,
@@ -229,6 +230,24 @@ def test_it_makes_a_film_with_crossfades_and_reports_it(
     video = client.get(shown["video_url"], HTTP_AUTHORIZATION=f"Bearer {token}")
     assert video.status_code == 200
     assert video["Content-Type"] == "video/mp4"
+
+
+def test_it_gives_a_failed_films_reason_in_the_callers_language(
+    client: Client, alice: Any
+) -> None:
+    board = board_with_takes(alice, [(4, False)])
+    film = services.make_film(owner=alice, board=board)
+    take = GenerationTask.objects.get(shot__board=board)
+    media_store.remove(take.video.file.name)
+    driver.dispatch_films(enqueue=lambda _func, film_id: stitch_film(film_id))
+    token = token_for(alice, "read")
+    english = call(client, "get", f"/films/{film.pk}", token).json()
+    russian = call(
+        client, "get", f"/films/{film.pk}", token, accept_language="ru"
+    ).json()
+    assert english["state"] == russian["state"] == "failed"
+    assert english["error"] == "A chosen take's video is gone; choose another take."
+    assert russian["error"] == "Видео выбранного дубля пропало; выберите другой дубль."
 
 
 def test_it_refuses_a_film_without_touching_the_cuts(

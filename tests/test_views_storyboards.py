@@ -252,3 +252,32 @@ def test_staff_oversee_boards_in_the_admin_read_only(
     assert Storyboard.objects.get(pk=board.pk).title == "Test film"
     login(client, alice)  # a member is sent to the admin's login
     assert client.get("/admin/generations/storyboard/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "A chosen take&#x27;s video is gone; choose another take."),
+        ("ru", "Видео выбранного дубля пропало; выберите другой дубль."),
+    ],
+)
+def test_a_failed_films_reason_reads_in_the_members_language(
+    client: Client, alice: Any, language: str, expected: str
+) -> None:
+    """The worker writes the reason as data; each reader gets their language."""
+    from generations import media_store
+    from generations.storyboards import driver
+    from generations.storyboards.film import stitch_film
+
+    board = board_with_takes(alice, takes=[(4, False)])
+    film = services.make_film(owner=alice, board=board)
+    take = GenerationTask.objects.get(shot__board=board)
+    media_store.remove(take.video.file.name)
+    driver.dispatch_films(enqueue=lambda _f, pk: stitch_film(pk))
+    film.refresh_from_db()
+    assert film.state == Film.State.FAILED
+    login(client, alice)
+    page = client.get(
+        reverse("storyboard_detail", args=[board.pk]), HTTP_ACCEPT_LANGUAGE=language
+    )
+    assert expected in page.content.decode()

@@ -74,7 +74,7 @@ def summary_out(board: Storyboard, user: User) -> dict[str, Any]:
         "owner": board.owner.get_username(),
         "is_owner": board.owner_id == user.pk,
         "state": board.state,
-        "pause_message": board.pause_message,
+        "pause_message": board.pause_text,
         "aspect_ratio": board.aspect_ratio,
         "resolution": board.resolution,
         "sound": board.sound,
@@ -95,7 +95,7 @@ def shot_out(shot: Shot) -> dict[str, Any]:
         "cut": shot.cut,
         "crossfade_seconds": shot.crossfade_seconds,
         "wanted": shot.wanted,
-        "note": shot.note,
+        "note": shot.note_text,
         "chosen_take_id": shot.chosen_take_id,
         "take_state": take.state if take is not None else None,
     }
@@ -109,7 +109,7 @@ def film_out(film: Film) -> dict[str, Any]:
         "version": film.version,
         "state": film.state,
         "progress": film.progress,
-        "error": film.error,
+        "error": film.error_text,
         "task_id": film.task_id,
         "video_url": reverse("api:task_video", args=[film.task_id]) if ready else None,
         "created_at": film.created_at,
@@ -240,7 +240,7 @@ def generate_all(request: HttpRequest, board_id: int) -> HttpResponse:
         return 200, {
             "asked": asked,
             "state": board.state,
-            "pause_message": board.pause_message,
+            "pause_message": board.pause_text,
             "balance": credits.account_for(user).balance,
         }
 

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, ClassVar, Self
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from generations import stored_text
 from generations.apixo import contract
 from generations.models.tasks import (
     AspectRatio,
@@ -38,6 +40,10 @@ MAX_SHOTS = 30
 MAX_CROSSFADE_SECONDS = 2.0
 # Workers that may start a film (and die) before it is given up on.
 MAX_FILM_ATTEMPTS = 3
+# What a failed film's ``error`` holds: English, as data (workers and the
+# dispatcher write it); ``Film.error_text`` reads it in the reader's language.
+FILM_TAKE_GONE = gettext_noop("A chosen take's video is gone; choose another take.")
+FILM_GAVE_UP = gettext_noop("The film could not be made; try again.")
 
 
 class StoryboardQuerySet(models.QuerySet["Storyboard"]):
@@ -66,7 +72,8 @@ class Storyboard(models.Model):
     sound = models.BooleanField(default=True)
     routing = models.CharField(max_length=8, choices=Routing, default=Routing.AUTO)
     state = models.CharField(max_length=8, choices=State, default=State.DRAFT)
-    pause_message = models.CharField(max_length=300, blank=True)
+    # Why it paused, in every language (``stored_text``); read ``pause_text``.
+    pause_message = models.TextField(blank=True)
     # The columns the one visibility rule reads (tasks.visible_to_q).
     is_private = models.BooleanField(default=False)
     hidden = models.BooleanField(default=False)
@@ -81,6 +88,11 @@ class Storyboard(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def pause_text(self) -> str:
+        """Why it paused, in the active language."""
+        return stored_text.for_reader(self.pause_message)
 
     @property
     def frame_size(self) -> tuple[int, int]:
@@ -117,8 +129,9 @@ class Shot(models.Model):
     # Asked for (Generate all, New take) and not queued yet: the driver queues it
     # when it can start (a continuing shot: once its predecessor succeeded).
     wanted = models.BooleanField(default=False)
-    # The last refusal (credits, limits) or why the shot cannot start, shown as is.
-    note = models.CharField(max_length=300, blank=True)
+    # The last refusal (credits, limits) or why the shot cannot start, in every
+    # language (``stored_text``); read ``note_text``.
+    note = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -137,6 +150,11 @@ class Shot(models.Model):
 
     def __str__(self) -> str:
         return f"Shot {self.position} of board {self.board_id}"
+
+    @property
+    def note_text(self) -> str:
+        """Its note in the active language."""
+        return stored_text.for_reader(self.note)
 
 
 class Film(models.Model):
@@ -178,6 +196,11 @@ class Film(models.Model):
 
     def __str__(self) -> str:
         return f"Film v{self.version} of board {self.board_id}"
+
+    @property
+    def error_text(self) -> str:
+        """Why it failed, in the active language."""
+        return gettext(self.error) if self.error else ""
 
     def shot_prompts(self) -> list[str]:
         """The prompts of the takes it was made of, in film order (one query)."""

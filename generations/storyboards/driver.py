@@ -24,7 +24,8 @@ from django.utils.translation import gettext as _
 
 from generations import credits
 from generations.models import Film, Shot, State, Storyboard
-from generations.models.storyboards import MAX_FILM_ATTEMPTS
+from generations.models.storyboards import FILM_GAVE_UP, MAX_FILM_ATTEMPTS
+from generations.stored_text import every_language
 from generations.storyboards import frames, services
 
 log = logging.getLogger(__name__)
@@ -81,11 +82,11 @@ def _why_waiting(shot: Shot, previous: Shot | None) -> str | None:
         return None  # moved first: starts from its prompt (reorder fixes start)
     take = previous.chosen_take
     if take is not None and take.state in services.DEAD_STATES:
-        return str(_("Blocked: the previous shot failed."))
+        return every_language(lambda: _("Blocked: the previous shot failed."))
     if previous.wanted or take is None or take.state != State.SUCCEEDED:
-        return str(_("Waiting for the previous shot."))
+        return every_language(lambda: _("Waiting for the previous shot."))
     if not hasattr(take, "video"):
-        return str(_("Waiting for the previous shot."))
+        return every_language(lambda: _("Waiting for the previous shot."))
     return None
 
 
@@ -94,12 +95,17 @@ def _queue(shot: Shot) -> bool:
     try:
         take = services.queue_take(shot)
     except credits.CreditsRefused as refused:
-        message = _("Paused: %(reason)s It resumes when credits arrive.") % {
-            "reason": str(refused)
-        }
-        if shot.note != str(refused)[:300]:
-            Shot.objects.filter(pk=shot.pk).update(note=str(refused)[:300])
-        services.pause(shot.board_id, message)
+        reason = refused.render
+
+        def paused() -> str:
+            return _("Paused: %(reason)s It resumes when credits arrive.") % {
+                "reason": reason()
+            }
+
+        note = every_language(reason)
+        if shot.note != note:
+            Shot.objects.filter(pk=shot.pk).update(note=note)
+        services.pause(shot.board_id, every_language(paused))
         return False
     except frames.FrameUnavailable as error:
         log.warning(
@@ -108,7 +114,10 @@ def _queue(shot: Shot) -> bool:
         # Not retried each pass: the member asks again (New take) or picks
         # another take of the previous shot.
         Shot.objects.filter(pk=shot.pk).update(
-            wanted=False, note=_("The previous shot's last frame could not be read.")
+            wanted=False,
+            note=every_language(
+                lambda: _("The previous shot's last frame could not be read.")
+            ),
         )
         return True
     except services._AlreadyQueued:
@@ -143,7 +152,7 @@ def dispatch_films(
         if state == Film.State.STITCHING and attempts >= MAX_FILM_ATTEMPTS:
             row.update(
                 state=Film.State.FAILED,
-                error=_("The film could not be made; try again."),
+                error=FILM_GAVE_UP,
                 finished_at=now,
                 lease_until=None,
             )

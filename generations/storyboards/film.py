@@ -33,7 +33,11 @@ from generations.models import (
     TaskTransition,
     VideoAsset,
 )
-from generations.models.storyboards import FILM_FPS, MAX_FILM_ATTEMPTS
+from generations.models.storyboards import (
+    FILM_FPS,
+    FILM_TAKE_GONE,
+    MAX_FILM_ATTEMPTS,
+)
 from generations.pipeline import media
 from generations.storyboards.stitch import Clip, part_name, stitch
 
@@ -94,7 +98,7 @@ def stitch_film(film_id: int) -> bool:
         s["take"] for s in film.plan if not hasattr(takes.get(s["take"]), "video")
     ]
     if missing:
-        _fail(film_id, attempt, "A chosen take's video is gone; choose another take.")
+        _fail(film_id, attempt, FILM_TAKE_GONE)
         return False
     with contextlib.ExitStack() as copies:
         try:
@@ -105,9 +109,7 @@ def stitch_film(film_id: int) -> bool:
                 for pk, take in takes.items()
             }
         except FileNotFoundError:
-            _fail(
-                film_id, attempt, "A chosen take's video is gone; choose another take."
-            )
+            _fail(film_id, attempt, FILM_TAKE_GONE)
             return False
         clips = [
             Clip(

@@ -409,8 +409,9 @@ def _remove_files(names: list[str]) -> None:
 
 
 def pause(board_id: int, message: str) -> None:
+    """``message``: stored text (``stored_text.every_language``)."""
     Storyboard.objects.filter(pk=board_id, state=Storyboard.State.RUNNING).update(
         state=Storyboard.State.PAUSED,
-        pause_message=message[:300],
+        pause_message=message,
         updated_at=timezone.now(),
     )

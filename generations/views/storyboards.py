@@ -378,7 +378,7 @@ def board_generate(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         count = services.generate_all(owner=request.user, board=board)
         board.refresh_from_db()
         if board.state == Storyboard.State.PAUSED:
-            return board.pause_message
+            return board.pause_text
         return _("%(count)d shots asked for.") % {"count": count}
 
     return _run(request, board, generate)
