@@ -255,14 +255,14 @@ def test_staff_oversee_boards_in_the_admin_read_only(
 
 
 @pytest.mark.parametrize(
-    ("language", "expected"),
+    ("language", "expected", "shot"),
     [
-        ("en", "A chosen take&#x27;s video is gone; choose another take."),
-        ("ru", "Видео выбранного дубля пропало; выберите другой дубль."),
+        ("en", "A chosen take&#x27;s video is gone; choose another take.", "4 s"),
+        ("ru", "Видео выбранного дубля пропало; выберите другой дубль.", "4 с"),
     ],
 )
 def test_a_failed_films_reason_reads_in_the_members_language(
-    client: Client, alice: Any, language: str, expected: str
+    client: Client, alice: Any, language: str, expected: str, shot: str
 ) -> None:
     """The worker writes the reason as data; each reader gets their language."""
     from generations import media_store
@@ -281,3 +281,4 @@ def test_a_failed_films_reason_reads_in_the_members_language(
         reverse("storyboard_detail", args=[board.pk]), HTTP_ACCEPT_LANGUAGE=language
     )
     assert expected in page.content.decode()
+    assert f"· {shot} ·" in page.content.decode()  # the shot's length, localised

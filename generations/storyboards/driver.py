@@ -95,17 +95,7 @@ def _queue(shot: Shot) -> bool:
     try:
         take = services.queue_take(shot)
     except credits.CreditsRefused as refused:
-        reason = refused.render
-
-        def paused() -> str:
-            return _("Paused: %(reason)s It resumes when credits arrive.") % {
-                "reason": reason()
-            }
-
-        note = every_language(reason)
-        if shot.note != note:
-            Shot.objects.filter(pk=shot.pk).update(note=note)
-        services.pause(shot.board_id, every_language(paused))
+        hold_for_credits(shot, refused)
         return False
     except frames.FrameUnavailable as error:
         log.warning(
@@ -124,6 +114,22 @@ def _queue(shot: Shot) -> bool:
         return True
     log.info("board %s: queued take %s of shot %s", shot.board_id, take.pk, shot.pk)
     return True
+
+
+def hold_for_credits(shot: Shot, refused: credits.CreditsRefused) -> None:
+    """The shot's take was refused for credits: say why on the shot, pause the
+    board (a later pass resumes it once the take can be held)."""
+    reason = refused.render
+
+    def paused() -> str:
+        return _("Paused: %(reason)s It resumes when credits arrive.") % {
+            "reason": reason()
+        }
+
+    note = every_language(reason)
+    if shot.note != note:
+        Shot.objects.filter(pk=shot.pk).update(note=note)
+    services.pause(shot.board_id, every_language(paused))
 
 
 def _finish_idle_boards() -> None:

@@ -138,7 +138,23 @@ def _refuse_sideways_scroll(page: Any, name: str, options: dict[str, Any]) -> No
     width = options["viewport"]["width"]
     scrolled = page.evaluate("document.documentElement.scrollWidth")
     if scrolled > width:
-        raise CommandError(f"{name} scrolls sideways at {width} px ({scrolled} px).")
+        # Name the deepest elements that reach past the edge: the culprits.
+        culprits = page.evaluate(
+            """(width) => [...document.querySelectorAll('body *')]
+                .filter((el) => el.getBoundingClientRect().right > width
+                    && ![...el.children].some(
+                        (c) => c.getBoundingClientRect().right > width))
+                .slice(0, 5)
+                .map((el) => el.tagName.toLowerCase()
+                    + (el.id ? '#' + el.id : '')
+                    + (el.className ? '.' + [...el.classList].join('.') : '')
+                    + ' ' + Math.round(el.getBoundingClientRect().right))""",
+            width,
+        )
+        raise CommandError(
+            f"{name} scrolls sideways at {width} px ({scrolled} px): "
+            + ", ".join(culprits)
+        )
 
 
 def _shoot_menu(page: Any, base_url: str, out: Path, scheme: str) -> Path:

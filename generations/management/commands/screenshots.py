@@ -35,12 +35,18 @@ from generations.management.commands._screenshots_browser import (
 )
 from generations.models import (
     Favourite,
+    Film,
     GenerationTask,
     Preset,
+    Shot,
     State,
+    Storyboard,
     TaskTransition,
     VideoAsset,
 )
+from generations.models.storyboards import FILM_GAVE_UP
+from generations.storyboards import driver
+from generations.storyboards import services as boards
 
 FINISHED: list[tuple[str, str, str, int, bool, int]] = [
     # (prompt, aspect ratio, resolution, duration, sound, owner index)
@@ -244,6 +250,7 @@ def _pages(maya: User, finished: list[GenerationTask]) -> dict[str, str]:
     )
     video_token = sharing.create_link(owner=maya, video=own[0].video).token
     reel_token = sharing.create_link(owner=maya, collection=reel).token
+    board = _storyboard(maya, own[-1])
     return {
         "dashboard": "/",
         "gallery": "/gallery/",
@@ -255,7 +262,37 @@ def _pages(maya: User, finished: list[GenerationTask]) -> dict[str, str]:
         "overview": "/staff/overview/",
         "public-video": f"/s/{video_token}/",
         "public-collection": f"/s/{reel_token}/",
+        "storyboards": "/storyboards/",
+        "storyboard": f"/storyboards/{board}/",
     }
+
+
+def _storyboard(maya: User, take: GenerationTask) -> int:
+    """A board half made: a shot with its take, the next paused for credits (as
+    the driver pauses it), one waiting, and a film version that failed."""
+    board = boards.create_board(
+        owner=maya, title="Lighthouse teaser", aspect_ratio="16:9",
+        resolution="720p", sound=True, routing="auto",
+    )  # fmt: skip
+    shots = [
+        boards.add_shot(owner=maya, board=board, prompt=prompt, duration=4, start=start)
+        for start, prompt in (
+            ("text", "A lighthouse on a cliff at dusk, waves crashing below"),
+            ("continue", "The camera climbs the spiral stairs inside the tower"),
+            ("continue", "The lamp turns on, its beam sweeping the dark sea"),
+        )
+    ]
+    GenerationTask.objects.filter(pk=take.pk).update(shot=shots[0])
+    Shot.objects.filter(pk=shots[0].pk).update(chosen_take=take)
+    Shot.objects.filter(pk__in=[s.pk for s in shots[1:]]).update(wanted=True)
+    Storyboard.objects.filter(pk=board.pk).update(state=Storyboard.State.RUNNING)
+    needed = boards.shot_params(shots[1]).cost()
+    driver.hold_for_credits(shots[1], credits.InsufficientCredits(needed, 12))
+    Film.objects.create(
+        board=board, version=1, state=Film.State.FAILED, error=FILM_GAVE_UP,
+        finished_at=timezone.now(),
+    )  # fmt: skip
+    return int(board.pk)
 
 
 def _finished(
