@@ -59,9 +59,8 @@ def run_in_fresh_database(
     if keep:
         report["workdir"] = str(workdir)
         if database_url.startswith(("postgres", "pgsql")):
-            report["kept_database"] = (
-                db_name  # the name only: a URL may hold a password
-            )
+            # The name only: a URL may hold a password.
+            report["kept_database"] = db_name
     return report
 
 
