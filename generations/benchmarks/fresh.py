@@ -68,25 +68,30 @@ def fresh_database_url(workdir: Path, db_name: str) -> str:
     configured = os.environ.get("DATABASE_URL", "")
     if not configured.startswith(("postgres", "pgsql")):
         return f"sqlite://{workdir / 'bench.sqlite3'}"
-    import psycopg
-
-    parts = urlsplit(configured)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {db_name}")
-    return urlunsplit(parts._replace(path=f"/{db_name}"))
+    _on_server(
+        configured,
+        f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)",
+        f"CREATE DATABASE {db_name}",
+    )
+    return urlunsplit(urlsplit(configured)._replace(path=f"/{db_name}"))
 
 
 def _drop_database(url: str) -> None:
     if not url.startswith(("postgres", "pgsql")):
         return  # SQLite: the file went with the work folder
+    name = urlsplit(url).path.lstrip("/")
+    _on_server(url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _on_server(url: str, *statements: str) -> None:
+    """Run statements on the PostgreSQL server of ``url``, outside any database
+    of ours (through ``postgres``: a database cannot drop itself)."""
     import psycopg
 
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
+    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {parts.path.lstrip('/')} WITH (FORCE)")
+        for statement in statements:
+            conn.execute(statement)
 
 
 def add_db_name_argument(parser: Any, default: str) -> None:

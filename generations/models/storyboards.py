@@ -11,6 +11,7 @@ work unchanged. A finished film is a ``GenerationTask`` of kind ``film`` with it
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
@@ -196,6 +197,16 @@ class Film(models.Model):
 
     def __str__(self) -> str:
         return f"Film v{self.version} of board {self.board_id}"
+
+    @staticmethod
+    def lease_lapsed(now: dt.datetime) -> models.Q:
+        """Films nobody holds at ``now``: never leased, or the lease ran out."""
+        return models.Q(lease_until__isnull=True) | models.Q(lease_until__lt=now)
+
+    @staticmethod
+    def lease_end(now: dt.datetime) -> dt.datetime:
+        """Until when a hand-over, a claim or a progress report holds the film."""
+        return now + dt.timedelta(seconds=settings.LEASE_SECONDS)
 
     @property
     def error_text(self) -> str:

@@ -17,8 +17,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -83,9 +81,8 @@ def _why_waiting(shot: Shot, previous: Shot | None) -> str | None:
     take = previous.chosen_take
     if take is not None and take.state in services.DEAD_STATES:
         return every_language(lambda: _("Blocked: the previous shot failed."))
-    if previous.wanted or take is None or take.state != State.SUCCEEDED:
-        return every_language(lambda: _("Waiting for the previous shot."))
-    if not hasattr(take, "video"):
+    finished = take is not None and take.state == State.SUCCEEDED
+    if previous.wanted or not finished or not hasattr(take, "video"):
         return every_language(lambda: _("Waiting for the previous shot."))
     return None
 
@@ -148,7 +145,7 @@ def dispatch_films(
     handed over again. Only a worker's start counts as an attempt (``film.claim``),
     so a long queue never makes a film give up; three dead workers do."""
     now = now or timezone.now()
-    lapsed = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    lapsed = Film.lease_lapsed(now)
     due = Film.objects.filter(
         lapsed, state__in=[Film.State.QUEUED, Film.State.STITCHING]
     ).values_list("pk", "state", "attempts")
@@ -163,8 +160,10 @@ def dispatch_films(
                 lease_until=None,
             )
             continue
-        until = now + dt.timedelta(seconds=settings.LEASE_SECONDS)
-        if row.update(state=Film.State.QUEUED, progress=0.0, lease_until=until) == 1:
+        queued = row.update(
+            state=Film.State.QUEUED, progress=0.0, lease_until=Film.lease_end(now)
+        )
+        if queued == 1:
             (enqueue or _django_q_enqueue)(STITCH_JOB, film_id)
             sent += 1
     return sent

@@ -18,7 +18,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
@@ -59,20 +58,18 @@ def claim(film_id: int, now: dt.datetime | None = None) -> int | None:
     """Start an attempt at the film: its number, or None when the film is not
     this worker's to make (finished, given up, or a living worker has it)."""
     now = now or timezone.now()
-    until = now + dt.timedelta(seconds=settings.LEASE_SECONDS)
     with transaction.atomic():
         claimed = (
             Film.objects.filter(pk=film_id, attempts__lt=MAX_FILM_ATTEMPTS)
             .filter(
                 Q(state=Film.State.QUEUED)
-                | Q(state=Film.State.STITCHING, lease_until__lt=now)
-                | Q(state=Film.State.STITCHING, lease_until__isnull=True)
+                | Q(Film.lease_lapsed(now), state=Film.State.STITCHING)
             )
             .update(
                 state=Film.State.STITCHING,
                 progress=0.0,
                 error="",
-                lease_until=until,
+                lease_until=Film.lease_end(now),
                 attempts=F("attempts") + 1,
             )
         )
@@ -176,8 +173,9 @@ def _held(film_id: int, attempt: int) -> QuerySet[Film]:
 
 def _progress(film_id: int, attempt: int, fraction: float) -> None:
     # Each report renews the lease: a living worker is never taken over.
-    until = timezone.now() + dt.timedelta(seconds=settings.LEASE_SECONDS)
-    _held(film_id, attempt).update(progress=round(fraction, 3), lease_until=until)
+    _held(film_id, attempt).update(
+        progress=round(fraction, 3), lease_until=Film.lease_end(timezone.now())
+    )
 
 
 def _finish(film: Film, attempt: int, stored: StoredFilm, *, stream_copy: bool) -> bool:
