@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -22,7 +21,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -39,8 +37,15 @@ from generations.views.collections import chosen_collection
 from generations.views.common import (
     AuthedHttpRequest,
     own_task_or_404,
-    url_pattern,
     visible_video_task_or_404,
+)
+from generations.views.tiles import (
+    Page,
+    Tile,
+    UrlPatterns,
+    star_for,
+    star_html,
+    tiles_html,
 )
 
 TEMPLATE = "generations/gallery.html"
@@ -50,62 +55,6 @@ BULK_MAX = 200
 # A zip is built while it streams; keep one download to a size a browser finishes.
 ZIP_MAX = 50
 COLLECTIONS_SHOWN = 100
-
-
-@dataclass(frozen=True)
-class UrlPatterns:
-    detail: str
-    video: str
-    poster: str
-    favourite: str
-
-    @classmethod
-    def build(cls) -> UrlPatterns:
-        names = ("video_detail", "video_file", "video_poster", "video_favourite")
-        return cls(*(url_pattern(name) for name in names))
-
-
-@dataclass(frozen=True)
-class Star:
-    """One video's favourite toggle, for one member."""
-
-    pk: int
-    on: bool
-    url: str
-
-
-@dataclass(frozen=True)
-class Tile:
-    task: GenerationTask
-    is_favourite: bool
-    is_own: bool
-    urls: UrlPatterns
-
-    @property
-    def age(self) -> str:
-        """How long ago it finished, in one unit ("3 hours")."""
-        return timesince(self.task.finished_at or self.task.created_at, depth=1)
-
-    @property
-    def detail_url(self) -> str:
-        return self.urls.detail.format(pk=self.task.pk)
-
-    @property
-    def video_url(self) -> str:
-        return self.urls.video.format(pk=self.task.pk)
-
-    @property
-    def poster_url(self) -> str:
-        return self.urls.poster.format(pk=self.task.pk)
-
-    @property
-    def star(self) -> Star:
-        url = self.urls.favourite.format(pk=self.task.pk)
-        return Star(pk=self.task.pk, on=self.is_favourite, url=url)
-
-
-def star_for(pk: int, on: bool) -> Star:
-    return Star(pk=pk, on=on, url=reverse("video_favourite", args=[pk]))
 
 
 class BadSelection(Exception):
@@ -186,9 +135,13 @@ def gallery(request: AuthedHttpRequest) -> HttpResponse:
     page = rows[:PAGE_SIZE]
     query = form.query_string()
     urls = UrlPatterns.build()
+    tiles = [_tile(request.user, task, urls) for task in page]
+    # Where each tile's favourite form comes back to: read once, not per tile.
+    next_url = request.get_full_path()
     context: dict[str, Any] = {
         "form": form,
-        "tiles": [_tile(request.user, task, urls) for task in page],
+        "tiles": tiles,
+        "tiles_html": tiles_html(tiles, Page.of(request, next_url)),
         "next_before": page[-1].pk if len(rows) > PAGE_SIZE else None,
         "is_first_page": not before,
         "filtered": bool(filters),
@@ -196,8 +149,7 @@ def gallery(request: AuthedHttpRequest) -> HttpResponse:
         "page_url": _gallery_url(query),
         "zip_max": ZIP_MAX,
         "bulk_max": BULK_MAX,
-        # Where each tile's favourite form comes back to: read once, not per tile.
-        "next_url": request.get_full_path(),
+        "next_url": next_url,
     }
     template = TEMPLATE
     if request.htmx and not request.htmx.history_restore_request:
@@ -240,11 +192,8 @@ def video_favourite(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         return HttpResponseBadRequest("value must be 1 or 0")
     set_favourites(user_id=request.user.pk, task_ids=[task.pk], value=value == "1")
     if request.htmx:
-        context = {
-            "star": star_for(task.pk, value == "1"),
-            "next_url": _next_url(request),
-        }
-        return render(request, f"{TEMPLATE}#star", context)
+        star = star_for(task.pk, value == "1")
+        return HttpResponse(star_html(star, Page.of(request, _next_url(request))))
     return redirect(_next_url(request))
 
 
