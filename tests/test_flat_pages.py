@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+import uuid
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from generations.models import (
     VideoAsset,
 )
 from generations.pipeline import download
+from generations.views.cards import batch_summaries
 from tests.factories import make_task
 
 pytestmark = pytest.mark.django_db
@@ -177,6 +179,37 @@ def test_the_overview_page_stays_within_its_query_budget(
     budget = 10 if not settings.REDIS_URL else 8
     assert len(captured) <= budget, [q["sql"][:80] for q in captured]
     assert 'id="alert-storage-full"' in page.content.decode()
+
+
+# --- the Studio's batches ---------------------------------------------------------
+
+
+def test_a_batchs_cards_are_read_through_its_index_after_analyze(alice: Any) -> None:
+    """Most tasks have no batch; the planner's statistics must not make a batch's
+    few tasks look like most of the table (a plain index on SQLite did, after
+    ANALYZE: every Studio page with a batch card then read the whole table)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    now = timezone.now()
+    GenerationTask.objects.bulk_create(
+        GenerationTask(
+            owner=alice, state=State.SUCCEEDED, prompt="a harbour", cost=8,
+            duration=4, created_at=now,
+        )
+        for _ in range(2000)
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # statistics taken before any batch was made
+    batch = uuid.uuid4()
+    tasks = [make_task(alice, State.QUEUED, now, batch=batch) for _ in range(3)]
+    with CaptureQueriesContext(connection) as captured:
+        summaries = batch_summaries(tasks)
+    assert summaries[batch].total == 3
+    [query] = captured.captured_queries
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {query['sql']}")
+        plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
+    assert plan.startswith("SEARCH") and "USING INDEX task_batch" in plan, plan
 
 
 # --- the page benchmark ---------------------------------------------------------------

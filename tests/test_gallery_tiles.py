@@ -60,7 +60,7 @@ def test_a_tile_shows_its_video_owner_and_badges(
     assert f'<img src="/media/posters/{film.pk}.jpg" alt=""' in mine
     assert (
         '<span class="tile-badges" aria-hidden="true"><span class="badge-film">Film'
-        '</span><span>8 s</span><span>720p</span><span>16:9</span>'
+        "</span><span>8 s</span><span>720p</span><span>16:9</span>"
         '<span title="With sound">♪</span></span>'
     ) in mine
     assert '<span class="tile-meta muted">You · <time datetime="' in mine

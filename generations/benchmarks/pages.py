@@ -43,9 +43,7 @@ def measure(pages: dict[str, Callable[[], Any]], runs: int) -> dict[str, Any]:
                 times[name].append((time.perf_counter() - started) * 1000)
             status = response.status_code
             if status != 200:
-                raise RuntimeError(
-                    f"{response.request['PATH_INFO']} answered {status}"
-                )
+                raise RuntimeError(f"{response.request['PATH_INFO']} answered {status}")
             queries[name] = max(queries.get(name, 0), len(captured.captured_queries))
     return {name: _figures(times[name], queries[name]) for name in pages}
 

@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import os
 import random
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ from generations.models import CreditAccount, GenerationTask, State, VideoAsset
 log = logging.getLogger(__name__)
 
 MEMBERS = 20
+BATCH = 5  # tasks in flight per batch (a create with variants)
 # One task every three minutes: 14 days hold the same 6,720 tasks at any size.
 SPACING = dt.timedelta(minutes=3)
 # Distinct prompts and parameter sets the seeded videos draw from.
@@ -149,6 +151,10 @@ def seed_in_flight(
         row["provider_task_id"] = f"bench_flight_{k}"
         row["finished_at"] = None
         row["next_action_at"] = now + dt.timedelta(hours=1)
+        # A member's tasks in flight come in batches, as a create with several
+        # variants makes them (the Studio then reads each batch's states).
+        owner = k % len(member_ids)
+        row["batch"] = uuid.UUID(int=(owner + 1) << 32 | k // (len(member_ids) * BATCH))
         rows.append(row)
     _insert(GenerationTask, rows)
 
@@ -396,6 +402,8 @@ def _preparer(field: models.Field[Any, Any]) -> Any:
     """How a value of this field is written, where the driver needs help."""
     if isinstance(field, models.DateTimeField) and connection.vendor != "postgresql":
         return _sqlite_datetime
+    if isinstance(field, models.UUIDField):
+        return lambda value: field.get_db_prep_save(value, connection)
     return None
 
 

@@ -2,11 +2,10 @@
 
 A gallery page is 24 tiles, each with its favourite form. Through the template
 engine a tile was about 45 nodes (its variables, eight translations, the form's
-CSRF field): half of the search page's time in a profile, and the most of what
-varied from one request to the next. Written here (every value escaped as the
-templates escaped it; translations escaped too) a page's tiles cost about a
-millisecond. The words a tile shares with its neighbours are
-translated once a page (``TileWords``).
+CSRF field): half of the search page's time in a profile. Written here, every
+value escaped as the templates escaped it (translations too), a page's tiles
+cost about a millisecond. The words tiles share are translated once a language
+(``TileWords``).
 
 The markup is the one ``gallery.html`` had (``tests/test_gallery_tiles.py``);
 templates write a star with ``{% star_form star %}`` (``templatetags/tiles.py``),
@@ -16,7 +15,7 @@ form as the tiles.
 
 from __future__ import annotations
 
-import html
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +25,12 @@ from django.utils import dateformat
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 from django.utils.timezone import template_localtime
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 
 from generations.models import GenerationTask
 from generations.templatetags.clip import clip
+from generations.views.common import escaped as _e
 from generations.views.common import url_pattern
 
 STAR_PATH = "m12 3.5 2.6 5.3 5.9.9-4.3 4.1 1 5.8-5.2-2.7-5.2 2.7 1-5.8-4.3-4.1 5.9-.9z"
@@ -105,7 +106,14 @@ class TileWords:
 
     @classmethod
     def now(cls) -> TileWords:
-        return cls(
+        """In the active language (each language's words made once a process)."""
+        return _tilewords(get_language())
+
+
+@functools.lru_cache(maxsize=16)
+def _tilewords(language: str | None) -> TileWords:
+    with override(language):
+        return TileWords(
             film=_("Film"),
             with_sound=_("With sound"),
             you=_("You"),
@@ -131,15 +139,6 @@ class Page:
 def tiles_html(tiles: list[Tile], page: Page) -> SafeString:
     words = TileWords.now()
     return mark_safe("".join(tile_html(tile, page, words) for tile in tiles))
-
-
-def _e(value: Any) -> str:
-    """Escaped as the templates escape (``django.utils.html.escape``), marked safe
-    values kept as they are; without ``escape``'s lazy-string wrapper, which cost
-    more than the escaping on a page of tiles."""
-    if hasattr(value, "__html__"):
-        return str(value.__html__())
-    return html.escape(str(value))
 
 
 def tile_html(tile: Tile, page: Page, words: TileWords) -> str:
