@@ -12,17 +12,17 @@ moving parts with ``{% card_tick card %}`` and a delivery note with
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
-from django.utils.translation import get_language, ngettext, override
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from generations.durations import format_seconds
 from generations.models import GenerationTask, Kind, State
 from generations.templatetags.clip import clip
 from generations.views.cards import TaskCard
 from generations.views.common import escaped as _e
+from generations.views.common import per_language
 
 PLAY_ICON = '<svg viewBox="0 0 24 24"><path d="M8 5v14l11-7z"/></svg>'
 BIN_ICON = (
@@ -65,44 +65,43 @@ class CardWords:
 
     @classmethod
     def now(cls) -> CardWords:
-        """In the active language (each language's words made once a process)."""
-        return _cardwords(get_language())
+        """In the active language."""
+        return _cardwords()
 
 
-@functools.lru_cache(maxsize=16)
-def _cardwords(language: str | None) -> CardWords:
-    with override(language):
-        return CardWords(
-            ready=_("Your video is ready"),
-            failed_title=_("A video failed"),
-            elapsed=_("Elapsed"),
-            total_time=_("Total time"),
-            since_queued=_("Time since queued"),
-            parameters=_("Parameters"),
-            image_mode=_("Image → video"),
-            text_mode=_("Text → video"),
-            sound=_("Sound"),
-            silent=_("Silent"),
-            fixed_lens=_("Fixed lens"),
-            failed=_("Failed:"),
-            no_reason=_("The provider gave no reason."),
-            unknown=_(
-                "We could not tell whether the provider accepted it. It is not "
-                "re-sent blindly: we are checking."
-            ),
-            estimate=_("estimate"),
-            refunded=_("refunded"),
-            cancel=_("Cancel"),
-            move_top=_("Move to top"),
-            retry=_("Retry"),
-            remix=_("Remix"),
-            open=_("Open"),
-            continue_title=_("A new video that starts from the last frame of this one"),
-            continue_label=_("Continue"),
-            hide_confirm=_("Hide this task from your list and the gallery?"),
-            hide=_("Hide"),
-            progress=_("Estimated progress"),
-        )
+@per_language
+def _cardwords() -> CardWords:
+    return CardWords(
+        ready=_("Your video is ready"),
+        failed_title=_("A video failed"),
+        elapsed=_("Elapsed"),
+        total_time=_("Total time"),
+        since_queued=_("Time since queued"),
+        parameters=_("Parameters"),
+        image_mode=_("Image → video"),
+        text_mode=_("Text → video"),
+        sound=_("Sound"),
+        silent=_("Silent"),
+        fixed_lens=_("Fixed lens"),
+        failed=_("Failed:"),
+        no_reason=_("The provider gave no reason."),
+        unknown=_(
+            "We could not tell whether the provider accepted it. It is not "
+            "re-sent blindly: we are checking."
+        ),
+        estimate=_("estimate"),
+        refunded=_("refunded"),
+        cancel=_("Cancel"),
+        move_top=_("Move to top"),
+        retry=_("Retry"),
+        remix=_("Remix"),
+        open=_("Open"),
+        continue_title=_("A new video that starts from the last frame of this one"),
+        continue_label=_("Continue"),
+        hide_confirm=_("Hide this task from your list and the gallery?"),
+        hide=_("Hide"),
+        progress=_("Estimated progress"),
+    )
 
 
 def card_html(

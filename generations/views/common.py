@@ -3,12 +3,15 @@ links and escaping of list rows written in Python (cards, tiles)."""
 
 from __future__ import annotations
 
+import functools
 import html
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest
 from django.urls import reverse
+from django.utils.translation import get_language, override
 from django_htmx.middleware import HtmxDetails
 
 from generations.models import GenerationTask
@@ -39,6 +42,22 @@ def escaped(value: Any) -> str:
     if hasattr(value, "__html__"):
         return str(value.__html__())
     return html.escape(str(value))
+
+
+def per_language[Words](make: Callable[[], Words]) -> Callable[[], Words]:
+    """``make()`` in the active language, made once a language a process serves:
+    the words every row of a list shares (a card's buttons, a tile's badges)."""
+
+    @functools.lru_cache(maxsize=16)
+    def made(language: str | None) -> Words:
+        with override(language):
+            return make()
+
+    @functools.wraps(make)
+    def now() -> Words:
+        return made(get_language())
+
+    return now
 
 
 def own_task_or_404(request: AuthedHttpRequest, pk: int) -> GenerationTask:

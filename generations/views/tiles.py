@@ -15,7 +15,6 @@ form as the tiles.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,14 +23,13 @@ from django.urls import reverse
 from django.utils import dateformat
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
-from django.utils.timezone import template_localtime
-from django.utils.translation import get_language, override
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
 from generations.models import GenerationTask
 from generations.templatetags.clip import clip
 from generations.views.common import escaped as _e
-from generations.views.common import url_pattern
+from generations.views.common import per_language, url_pattern
 
 STAR_PATH = "m12 3.5 2.6 5.3 5.9.9-4.3 4.1 1 5.8-5.2-2.7-5.2 2.7 1-5.8-4.3-4.1 5.9-.9z"
 
@@ -106,22 +104,21 @@ class TileWords:
 
     @classmethod
     def now(cls) -> TileWords:
-        """In the active language (each language's words made once a process)."""
-        return _tilewords(get_language())
+        """In the active language."""
+        return _tilewords()
 
 
-@functools.lru_cache(maxsize=16)
-def _tilewords(language: str | None) -> TileWords:
-    with override(language):
-        return TileWords(
-            film=_("Film"),
-            with_sound=_("With sound"),
-            you=_("You"),
-            private=_("Private"),
-            select=_("Select"),
-            star_add=_("Add to your favourites"),
-            star_remove=_("Remove from your favourites"),
-        )
+@per_language
+def _tilewords() -> TileWords:
+    return TileWords(
+        film=_("Film"),
+        with_sound=_("With sound"),
+        you=_("You"),
+        private=_("Private"),
+        select=_("Select"),
+        star_add=_("Add to your favourites"),
+        star_remove=_("Remove from your favourites"),
+    )
 
 
 @dataclass(frozen=True)
@@ -147,7 +144,7 @@ def tile_html(tile: Tile, page: Page, words: TileWords) -> str:
     video = task.video
     pk = task.pk
     finished = task.finished_at
-    when = dateformat.format(template_localtime(finished), "c") if finished else ""
+    when = dateformat.format(localtime(finished), "c") if finished else ""
     who = words.you if tile.is_own else task.owner.get_username()
     private = f" · {_e(words.private)}" if task.is_private else ""
     age = _("%(age)s ago") % {"age": tile.age}
