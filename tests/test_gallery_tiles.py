@@ -7,10 +7,12 @@ answer and the bulk answer.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from generations.models import Favourite, Kind
 from tests.factories import make_finished_task
@@ -50,7 +52,10 @@ def test_a_tile_shows_its_video_owner_and_badges(
         sound=True,
         is_private=True,
     )
-    clip = make_finished_task(bob, duration=4, sound=False, prompt="Bob's owl")
+    three_hours_ago = timezone.now() - dt.timedelta(hours=3, minutes=5)
+    clip = make_finished_task(
+        bob, duration=4, sound=False, prompt="Bob's owl", finished_at=three_hours_ago
+    )
     client.force_login(alice)
     page = html(client.get("/gallery/"))
 
@@ -64,12 +69,13 @@ def test_a_tile_shows_its_video_owner_and_badges(
         '<span title="With sound">♪</span></span>'
     ) in mine
     assert '<span class="tile-meta muted">You · <time datetime="' in mine
-    assert "ago</time> · Private</span>" in mine
+    assert ">just now</time> · Private</span>" in mine  # finished this minute
     assert 'data-own="1"' in mine
 
     theirs = tile_of(page, clip.pk)
     assert "badge-film" not in theirs and "♪" not in theirs
     assert f">{bob.get_username()} · <time" in theirs
+    assert ">3\xa0hours ago</time></span>" in theirs  # Django's timesince
     assert "Private" not in theirs
     assert 'data-own="0"' in theirs
     assert "Bob&#x27;s owl" in theirs
@@ -99,14 +105,15 @@ def test_a_tile_reads_in_russian(client: Any, alice: Any, bob: Any) -> None:
     film = make_finished_task(
         alice, kind=Kind.FILM, duration=8, sound=True, is_private=True
     )
-    other = make_finished_task(bob)
+    other = make_finished_task(bob, finished_at=timezone.now() - dt.timedelta(days=2))
     client.force_login(alice)
     page = html(client.get("/gallery/", headers=RU))
 
     mine = tile_of(page, film.pk)
     assert '<span class="badge-film">Фильм</span><span>8 с</span>' in mine
     assert '<span title="Со звуком">♪</span>' in mine
-    assert ">Вы · <time" in mine and "назад</time> · Личное</span>" in mine
+    assert ">Вы · <time" in mine and ">только что</time> · Личное</span>" in mine
+    assert ">2\xa0дня назад</time>" in tile_of(page, other.pk)
     assert f"Выбрать видео {film.pk}: " in mine
     assert 'title="Выбрать"' in mine
     assert 'title="Добавить в избранное"' in tile_of(page, other.pk)

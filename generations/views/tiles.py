@@ -15,12 +15,13 @@ form as the tiles.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from django.middleware.csrf import get_token
 from django.urls import reverse
-from django.utils import dateformat
+from django.utils import dateformat, timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 from django.utils.timezone import localtime
@@ -31,6 +32,7 @@ from generations.templatetags.clip import clip
 from generations.views.common import escaped as _e
 from generations.views.common import per_language, url_pattern
 
+JUST_NOW = dt.timedelta(minutes=1)
 STAR_PATH = "m12 3.5 2.6 5.3 5.9.9-4.3 4.1 1 5.8-5.2-2.7-5.2 2.7 1-5.8-4.3-4.1 5.9-.9z"
 
 
@@ -69,8 +71,12 @@ class Tile:
 
     @property
     def age(self) -> str:
-        """How long ago it finished, in one unit ("3 hours")."""
-        return timesince(self.task.finished_at or self.task.created_at, depth=1)
+        """How long ago it finished, in one unit ("3 hours ago"); within the first
+        minute "just now" (not "0 minutes ago")."""
+        finished = self.task.finished_at or self.task.created_at
+        if timezone.now() - finished < JUST_NOW:
+            return _("just now")
+        return _("%(age)s ago") % {"age": timesince(finished, depth=1)}
 
     @property
     def detail_url(self) -> str:
@@ -147,7 +153,6 @@ def tile_html(tile: Tile, page: Page, words: TileWords) -> str:
     when = dateformat.format(localtime(finished), "c") if finished else ""
     who = words.you if tile.is_own else task.owner.get_username()
     private = f" · {_e(words.private)}" if task.is_private else ""
-    age = _("%(age)s ago") % {"age": tile.age}
     select_label = _("Select video %(pk)s: %(prompt)s") % {
         "pk": pk,
         "prompt": clip(task.prompt, 60),
@@ -166,7 +171,7 @@ def tile_html(tile: Tile, page: Page, words: TileWords) -> str:
         '<span class="tile-caption">'
         f'<span class="tile-prompt">{_e(clip(task.prompt, 90))}</span>'
         f'<span class="tile-meta muted">{_e(who)} · <time datetime="{_e(when)}">'
-        f"{_e(age)}</time>{private}</span>"
+        f"{_e(tile.age)}</time>{private}</span>"
         "</span>"
         "</a>"
         f'<label class="tile-select" for="pick-{pk}" title="{_e(words.select)}">'
