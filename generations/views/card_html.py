@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from generations.durations import format_seconds
-from generations.models import GenerationTask, Kind, State
+from generations.models import GenerationTask, Kind, Mode, State
 from generations.templatetags.clip import clip
 from generations.views.cards import TaskCard
 from generations.views.common import escaped as _e
@@ -175,7 +175,7 @@ def _media(card: TaskCard) -> str:
 
 
 def _chips(task: GenerationTask, words: CardWords) -> str:
-    mode = words.image_mode if task.mode == "image-to-video" else words.text_mode
+    mode = words.image_mode if task.mode == Mode.IMAGE else words.text_mode
     aspect = _e(task.aspect_ratio)
     return (
         f"<li>{_e(mode)}</li>"
