@@ -27,7 +27,7 @@ from django.utils.timesince import timesince
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
-from generations.models import GenerationTask
+from generations.models import GenerationTask, Kind
 from generations.templatetags.clip import clip
 from generations.views.common import escaped as _e
 from generations.views.common import per_language, url_pattern
@@ -191,7 +191,7 @@ def _badges(task: GenerationTask, words: TileWords) -> str:
     seconds = _("%(seconds)s s") % {"seconds": task.duration}
     sound = f'<span title="{_e(words.with_sound)}">♪</span>'
     return (
-        (film if task.kind == "film" else "")
+        (film if task.kind == Kind.FILM else "")
         + f"<span>{_e(seconds)}</span>"
         + f"<span>{_e(task.resolution)}</span>"
         + f"<span>{_e(task.aspect_ratio)}</span>"
